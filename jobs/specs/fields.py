@@ -1,0 +1,320 @@
+"""Shared building blocks of every spec kind.
+
+- `FrozenDict`, `freeze`, `thaw`: hashable, immutable containers and back.
+- `Issues`: collects errors and warnings, placing each at its field's line and column.
+- `Section`: reads one mapping of a spec at a path: typed field readers that report problems
+  (with a fix) instead of raising, and a check for unknown fields with "did you mean".
+- `Spec`: base dataclass of all spec pieces: freezes its containers, writes itself back to data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar
+
+from .errors import SpecError, SpecIssue, sort_issues
+from .yaml_loader import Locations, join
+
+Scalar = str | int | float | bool
+
+
+class FrozenDict(Mapping):
+    """An immutable, hashable mapping (values must be hashable too: see `freeze`)."""
+
+    __slots__ = ("_data", "_hash")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._data = dict(*args, **kwargs)
+        self._hash: int | None = None
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(frozenset(self._data.items()))
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"FrozenDict({self._data!r})"
+
+
+EMPTY: FrozenDict = FrozenDict()
+
+
+def freeze(value: Any) -> Any:
+    """Deep-convert dicts to FrozenDict and lists to tuples."""
+    if isinstance(value, FrozenDict):
+        return value
+    if isinstance(value, Mapping):
+        return FrozenDict({key: freeze(item) for key, item in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(item) for item in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Deep-convert spec objects and frozen containers to plain JSON-serialisable data."""
+    if isinstance(value, Spec):
+        return value.to_data()
+    if isinstance(value, Mapping):
+        return {key: thaw(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [thaw(item) for item in value]
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """Base of spec pieces. Plain dicts/lists given to the constructor are frozen.
+
+    `to_data()` writes the piece in Azure ML YAML shape, omitting unset (None) and empty fields;
+    `KEYS` renames attributes whose YAML name is not a Python name (`schema` -> `$schema`).
+    """
+
+    KEYS: ClassVar[Mapping[str, str]] = {}
+    EXAMPLE: ClassVar[str] = ""  # shown when the value is not a mapping
+
+    @classmethod
+    def yaml_fields(cls) -> tuple[str, ...]:
+        return tuple(cls.KEYS.get(field.name, field.name) for field in dataclasses.fields(cls))
+
+    @classmethod
+    def section(cls, issues: Issues, path: str, value: Any) -> Section | None:
+        """Start reading `value` as this piece: it must be a mapping of its fields only."""
+        return Section.read(issues, path, value, cls.yaml_fields(), example=cls.EXAMPLE)
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            frozen = freeze(value)
+            if frozen is not value:
+                object.__setattr__(self, field.name, frozen)
+
+    def to_data(self) -> Any:
+        data = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is None or (isinstance(value, (Mapping, tuple)) and not value):
+                continue
+            data[self.KEYS.get(field.name, field.name)] = thaw(value)
+        return data
+
+
+class Issues:
+    """Collects problems while reading a spec; knows where each field path is in the file."""
+
+    def __init__(self, *, source: str | None = None, locations: Locations | None = None):
+        self.source = source
+        self.locations = locations or Locations()
+        self.errors: list[SpecIssue] = []
+        self.warnings: list[SpecIssue] = []
+
+    def issue(self, path: str, message: str, *, key: bool = False) -> SpecIssue:
+        if self.locations.is_replaced(path):
+            return SpecIssue(path, f"{message} (value given with --set)", None, None, self.source)
+        where = self.locations.find(path, key=key)
+        line, column = (where.line, where.column) if where else (None, None)
+        return SpecIssue(path, message, line, column, self.source)
+
+    def error(self, path: str, message: str, *, key: bool = False) -> None:
+        self.errors.append(self.issue(path, message, key=key))
+
+    def warn(self, path: str, message: str, *, key: bool = False) -> None:
+        self.warnings.append(self.issue(path, message, key=key))
+
+    def raise_if_errors(self) -> None:
+        if self.errors:
+            raise SpecError(sort_issues(self.errors))
+
+
+def describe(value: Any) -> str:
+    """How a wrong value is shown in a message."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    return str(value)
+
+
+def suggest(word: str, choices: Iterable[str]) -> str | None:
+    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def one_of(choices: Iterable[str]) -> str:
+    choices = list(choices)
+    return ", ".join(choices[:-1]) + f" or {choices[-1]}" if len(choices) > 1 else choices[0]
+
+
+def is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class Section:
+    """One mapping of a spec being read at `path`.
+
+    Readers return the value (converted) or None when absent or wrong; wrong values are reported
+    to `issues` with a message saying what to write instead. A null value counts as absent.
+    """
+
+    def __init__(self, issues: Issues, path: str, data: Mapping):
+        self.issues = issues
+        self.path = path
+        self.data = data
+
+    @classmethod
+    def read(
+        cls, issues: Issues, path: str, value: Any, fields: Iterable[str], *, example: str
+    ) -> Section | None:
+        """A Section for `value` if it is a mapping whose keys are all in `fields`."""
+        if not isinstance(value, Mapping):
+            issues.error(path, f"expected a mapping, got {describe(value)}; write for example `{example}`")
+            return None
+        section = cls(issues, path, value)
+        section.only(fields)
+        return section
+
+    def at(self, key: str) -> str:
+        return join(self.path, key)
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def error(self, key: str, message: str) -> None:
+        self.issues.error(self.at(key), message)
+
+    def only(self, fields: Iterable[str], *, context: str = "") -> None:
+        """Report every key not in `fields`, suggesting the closest valid one."""
+        fields = list(fields)
+        for key in self.data:
+            if key in fields:
+                continue
+            guess = suggest(str(key), fields)
+            fix = f"did you mean '{guess}'?" if guess else f"remove it; valid fields here are {one_of(fields)}"
+            self.issues.error(self.at(key), f"unknown field '{key}'{context}; {fix}", key=True)
+
+    def required(self, key: str, example: str) -> bool:
+        if self.has(key):
+            return True
+        self.error(key, f"required; write for example `{example}`")
+        return False
+
+    def text(self, key: str, *, pattern: re.Pattern | None = None, hint: str = "") -> str | None:
+        """A string; numbers are accepted and kept as their text (`version: 1` -> "1")."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if is_integer(value) or isinstance(value, float):
+            value = str(value)
+        if not isinstance(value, str):
+            self.error(key, f"expected text, got {describe(value)}{hint and '; ' + hint}")
+            return None
+        if pattern is not None and not pattern.fullmatch(value):
+            self.error(key, f"{describe(value)} is not valid; {hint}")
+            return None
+        return value
+
+    def integer(self, key: str, *, minimum: int | None = None, unit: str = "") -> int | None:
+        """A whole number (digit strings such as "2" are accepted, as Azure ML does)."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        digits = value.strip() if isinstance(value, str) else ""
+        number = int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 19 else value
+        if is_integer(number) and (minimum is None or number >= minimum):
+            return number
+        bound = f" ≥ {minimum}" if minimum is not None else ""
+        self.error(key, f"expected an integer{bound}{unit}, got {describe(value)}")
+        return None
+
+    def boolean(self, key: str) -> bool | None:
+        value = self.data.get(key)
+        if value is None or isinstance(value, bool):
+            return value
+        self.error(key, f"expected true or false, got {describe(value)}")
+        return None
+
+    def choice(
+        self,
+        key: str,
+        choices: Mapping[str, str],
+        *,
+        what: str,
+        normalise=str.lower,
+        wrong_side: Mapping[str, str] | None = None,
+    ) -> str | None:
+        """One of `choices` (normalised spelling -> canonical value), compared after `normalise`.
+
+        `wrong_side` maps values that belong elsewhere to the explanation shown for them.
+        """
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            found = choices.get(normalise(value.strip()))
+            if found is not None:
+                return found
+        allowed = list(dict.fromkeys(choices.values()))
+        if isinstance(value, str) and wrong_side and value.lower() in wrong_side:
+            self.error(key, f"'{value}' {wrong_side[value.lower()]}; use {one_of(allowed)}")
+            return None
+        guess = suggest(value, allowed) if isinstance(value, str) else None
+        fix = f"did you mean '{guess}'? Allowed: {one_of(allowed)}" if guess else f"use {one_of(allowed)}"
+        self.error(key, f"unknown {what} {describe(value)}; {fix}")
+        return None
+
+    def text_list(self, key: str, *, hint: str) -> tuple[str, ...]:
+        value = self.data.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+        self.error(key, f"expected a list of text, got {describe(value)}; {hint}")
+        return ()
+
+    def text_map(self, key: str, *, allow_null: bool = False) -> FrozenDict:
+        """A flat mapping of names to text (tags, properties, environment variables)."""
+        value = self.data.get(key)
+        if value is None:
+            return EMPTY
+        if not isinstance(value, Mapping):
+            self.error(key, f"expected a mapping of names to values, got {describe(value)}")
+            return EMPTY
+        result = {}
+        for name, item in value.items():
+            if isinstance(item, bool):
+                item = "true" if item else "false"
+            elif is_integer(item) or isinstance(item, float):
+                item = str(item)
+            if isinstance(item, str) or (item is None and allow_null):
+                result[str(name)] = item
+            else:
+                shown = "nothing" if item is None else describe(item)
+                self.issues.error(join(self.at(key), name), f"expected a text value, got {shown}; quote it")
+        return FrozenDict(result)
+
+    def any_map(self, key: str) -> FrozenDict:
+        """A free-form mapping, kept as written (frozen)."""
+        value = self.data.get(key)
+        if value is None:
+            return EMPTY
+        if not isinstance(value, Mapping):
+            self.error(key, f"expected a mapping, got {describe(value)}")
+            return EMPTY
+        return freeze(value)
