@@ -1,0 +1,143 @@
+"""The one settings module. Every value comes from the environment (see README)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from studio.env import ConfigError, database_from_url, env_bool, env_float, env_int, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ConfigError("SECRET_KEY must be set when DEBUG is off (or set DEBUG=true for local use)")
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+
+ALLOWED_HOSTS = [h.strip() for h in (env_str("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")).split(",") if h.strip()]
+PORT = env_int("PORT", 8000, minimum=1)
+
+# Where the studio keeps code snapshots, node working directories, logs and outputs.
+STUDIO_DATA_DIR = Path(env_str("STUDIO_DATA_DIR", str(BASE_DIR / "var" / "data"))).resolve()
+
+_database_url = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'studio.db'}")
+DATABASES = {"default": database_from_url(_database_url)}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3") and not Path(DATABASES["default"]["NAME"]).is_absolute():
+    DATABASES["default"]["NAME"] = str(BASE_DIR / DATABASES["default"]["NAME"])
+
+# Execution: unset CELERY_BROKER_URL = the embedded local executor.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+STUDIO_EXECUTOR = "celery" if CELERY_BROKER_URL else "local"
+STUDIO_LOCAL_MAX_NODES = env_int("STUDIO_LOCAL_MAX_NODES", 16, minimum=1)
+# Until quota arrives, the scheduling service admits serverless nodes against this capacity.
+STUDIO_SERVERLESS_CAPACITY_NODES = env_int("STUDIO_SERVERLESS_CAPACITY_NODES", 64, minimum=1)
+STUDIO_HEARTBEAT_SECONDS = env_float("STUDIO_HEARTBEAT_SECONDS", 5.0, minimum=0.05)
+STUDIO_NOT_RESPONDING_SECONDS = env_float("STUDIO_NOT_RESPONDING_SECONDS", 30.0, minimum=0.1)
+STUDIO_NODE_LOST_SECONDS = env_float("STUDIO_NODE_LOST_SECONDS", 120.0, minimum=0.1)
+STUDIO_SCHEDULER_INTERVAL_SECONDS = env_float("STUDIO_SCHEDULER_INTERVAL_SECONDS", 5.0, minimum=0.05)
+STUDIO_CODE_MAX_BYTES = env_int("STUDIO_CODE_MAX_BYTES", 100 * 1024 * 1024, minimum=1)
+STUDIO_SPEC_MAX_BYTES = env_int("STUDIO_SPEC_MAX_BYTES", 1024 * 1024, minimum=1)
+# Where a node's process may be told to report MLflow metrics (the studio's own URL).
+STUDIO_PUBLIC_URL = env_str("STUDIO_PUBLIC_URL", f"http://127.0.0.1:{PORT}")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "studio",
+    "quotas",
+    "previews",
+    "jobs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "studio.urls"
+WSGI_APPLICATION = "studio.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+DATA_UPLOAD_MAX_MEMORY_SIZE = STUDIO_SPEC_MAX_BYTES + 64 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "studio.errors.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Serverless Studio API",
+    "DESCRIPTION": "Submit Azure ML CLI v2 jobs that run on serverless compute.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# Celery (only used when CELERY_BROKER_URL is set).
+CELERY_TASK_ACKS_LATE = False  # a node is acknowledged when it starts; liveness is heartbeats
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "serverless"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND")  # only the benchmark's baseline needs results
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "studio": {"handlers": ["console"], "level": env_str("STUDIO_LOG_LEVEL", "INFO")},
+        "jobs": {"handlers": ["console"], "level": env_str("STUDIO_LOG_LEVEL", "INFO")},
+    },
+}
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not memory, so that worker processes started by tests see the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-studio.db")}
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
