@@ -1,0 +1,174 @@
+"""Executors: carry "run node k of job J" to a worker, and wire the node agent to the services.
+
+Both executors run the same ``node_execute``: claim the node row, build its
+assignment, run the node agent with a reporter that calls the services, record the
+exit. ``local`` runs nodes in threads of the studio's own worker process (each node
+is a child process in its own process group); ``celery`` runs them in Celery
+worker processes on any machine that shares the database and STUDIO_DATA_DIR.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from jobs import services, storage
+from jobs.models import JobStatus, Node
+from jobs.runtime.agent import NodeAssignment, NodeOutcome, run_node
+from jobs.wake import Doorbell, ring
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseReporter:
+    """What the node agent tells us, written through the services."""
+
+    def __init__(self, node_id: int, stopping: threading.Event | None = None):
+        self.node_id = node_id
+        self.stopping = stopping
+        self.last_heartbeat = 0.0
+
+    def phase(self, status: str) -> None:
+        services.node_phase(node_id=self.node_id, status=status)
+
+    def started(self, pid: int) -> None:
+        services.node_started(node_id=self.node_id, pid=pid)
+
+    def log(self, text: str) -> None:
+        services.node_log_append(node_id=self.node_id, text=text)
+
+    def system(self, message: str) -> None:
+        services.node_system_log(node_id=self.node_id, message=message)
+
+    def poll(self) -> bool:
+        if self.stopping is not None and self.stopping.is_set():
+            return True
+        now = time.monotonic()
+        if now - self.last_heartbeat >= settings.STUDIO_HEARTBEAT_SECONDS:
+            self.last_heartbeat = now
+            return services.node_heartbeat(node_id=self.node_id)
+        return services.node_should_stop(node_id=self.node_id)
+
+
+def assignment_for(node: Node) -> NodeAssignment:
+    job = node.job
+    root = job
+    while root.parent_id:
+        root = root.parent
+    return NodeAssignment(
+        job_name=job.name,
+        root_job_name=root.name,
+        experiment_name=job.experiment_name,
+        workspace_name=job.workspace.name,
+        spec=job.spec,
+        node_index=node.index,
+        node_count=job.instance_count,
+        code_dir=storage.code_dir(job.name),
+        uploads_dir=storage.uploads_dir(job.name),
+        datastores_dir=storage.datastores_dir(),
+        work_root=storage.work_root(),
+        artifacts_dir=storage.artifacts_dir(job.name),
+        timeout_seconds=job.timeout_seconds,
+        master_port=29500 + (job.id % 1000),
+    )
+
+
+def node_execute(node_id: int, worker: str, stopping: threading.Event | None = None) -> bool:
+    """Run one node if this worker can claim it. Returns False when it was not ours to run.
+
+    ``stopping`` is set when the worker itself shuts down: the node is stopped and
+    recorded as an infrastructure failure, not as a user's cancel."""
+    if not services.node_claim(node_id=node_id, worker=worker):
+        return False
+    try:
+        node = Node.objects.select_related("job", "job__workspace").get(id=node_id)
+        outcome = run_node(assignment_for(node), DatabaseReporter(node_id, stopping))
+        if stopping is not None and stopping.is_set() and outcome.status == JobStatus.CANCELED:
+            outcome = NodeOutcome("Failed", outcome.exit_code, "infrastructure",
+                                  f"the worker {worker} was stopped while this node ran; submit the job again")
+    except Exception as exc:  # the studio never fails because of a job; record it instead
+        log.exception("node %s failed in the worker", node_id)
+        outcome = NodeOutcome("Failed", None, "infrastructure", f"the worker failed to run the node: {exc}")
+    services.node_exited(node_id=node_id, outcome=outcome)
+    return True
+
+
+def worker_name(kind: str) -> str:
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}"
+
+
+class LocalExecutor:
+    """Runs up to ``max_nodes`` nodes at once as children of this process.
+
+    Nodes beyond that stay Provisioning until a slot frees up. The loop also runs the
+    scheduling service's safety-net cycle and the heartbeat reaper every ``interval``.
+    """
+
+    def __init__(self, *, max_nodes: int, interval: float, run_scheduler: bool = True):
+        self.max_nodes = max_nodes
+        self.interval = interval
+        self.run_scheduler = run_scheduler
+        self.name = worker_name("local")
+        self.stop = threading.Event()
+        self.threads: dict[int, threading.Thread] = {}
+        self.doorbell = Doorbell()
+
+    def _run_in_thread(self, node_id: int) -> None:
+        try:
+            node_execute(node_id, self.name, self.stop)
+        finally:
+            connection.close()
+            ring()  # a slot is free: wake the loop to claim the next node
+
+    def _claimable(self, limit: int) -> list[int]:
+        return list(
+            Node.objects.filter(status=JobStatus.PROVISIONING, worker="", cancel_requested=False)
+            .order_by("job__priority", "id").values_list("id", flat=True)[:limit]
+        )
+
+    def tick(self) -> None:
+        close_old_connections()
+        self.threads = {k: t for k, t in self.threads.items() if t.is_alive()}
+        free = self.max_nodes - len(self.threads)
+        if free > 0:
+            for node_id in self._claimable(free):
+                thread = threading.Thread(target=self._run_in_thread, args=(node_id,), name=f"node-{node_id}",
+                                          daemon=True)
+                self.threads[node_id] = thread
+                thread.start()
+
+    def housekeeping(self) -> None:
+        from jobs.scheduling.service import schedule_cycle
+
+        services.node_reap()
+        if self.run_scheduler:
+            schedule_cycle()
+
+    def run(self) -> None:
+        log.info("local executor %s: up to %d nodes at once", self.name, self.max_nodes)
+        next_housekeeping = 0.0
+        try:
+            while not self.stop.is_set():
+                try:
+                    if time.monotonic() >= next_housekeeping:
+                        next_housekeeping = time.monotonic() + self.interval
+                        self.housekeeping()
+                    self.tick()
+                except Exception:  # keep serving; the next tick retries
+                    log.exception("local executor tick failed")
+                self.doorbell.wait(min(self.interval, 1.0))
+        finally:
+            self.doorbell.close()
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop taking work; the nodes still running here stop and are recorded as failed."""
+        self.stop.set()
+        deadline = time.monotonic() + timeout
+        for thread in list(self.threads.values()):
+            thread.join(max(0.0, deadline - time.monotonic()))

@@ -1,0 +1,99 @@
+"""Read-only queries. Every one is scoped to what the user may see."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+
+from jobs import storage
+from jobs.models import Job, LogChunk, Node
+from quotas.models import Workspace
+from studio.errors import ApplicationError, NotFound
+
+
+def job_list_for_user(*, user: AbstractBaseUser, filters: dict | None = None) -> QuerySet[Job]:
+    filters = filters or {}
+    qs = Job.objects.filter(workspace__members=user).select_related("workspace", "submitted_by")
+    simple = {"status": "status", "type": "type", "experiment": "experiment_name", "compute": "compute",
+              "workspace": "workspace__name", "submitted_by": "submitted_by__username", "parent": "parent__name"}
+    for key, field in simple.items():
+        if filters.get(key):
+            qs = qs.filter(**{field: filters[key]})
+    if filters.get("search"):
+        term = filters["search"]
+        qs = qs.filter(Q(name__icontains=term) | Q(display_name__icontains=term) | Q(description__icontains=term))
+    return qs.order_by("-created_at", "-id")
+
+
+def job_get_for_user(*, user: AbstractBaseUser, name: str) -> Job:
+    job = job_list_for_user(user=user).filter(name=name).first()
+    if job is None:
+        raise NotFound(f"job '{name}' was not found in your workspaces; `studio job list` shows your jobs")
+    return job
+
+
+def workspace_for_submit(*, user: AbstractBaseUser, name: str | None) -> Workspace:
+    workspaces = Workspace.objects.filter(members=user).order_by("name")
+    if name:
+        workspace = workspaces.filter(name=name).first()
+        if workspace is None:
+            raise NotFound(f"workspace: you are not a member of a workspace named '{name}'", {"field": "workspace"})
+        return workspace
+    found = list(workspaces[:2])
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise ApplicationError("workspace: you are not a member of any workspace; ask an admin to add you",
+                               {"field": "workspace"})
+    raise ApplicationError("workspace: you belong to several workspaces; say which one with `workspace`",
+                           {"field": "workspace"})
+
+
+def job_log_read(*, job: Job, node_index: int = 0, offset: int = 0, limit: int = 1_000_000) -> dict:
+    """Log text from character ``offset``; ``next_offset`` is where to ask next time."""
+    node = Node.objects.filter(job=job, index=node_index).only("id", "log_size").first()
+    if node is None:
+        return {"offset": offset, "next_offset": offset, "text": "", "node": node_index}
+    chunks = (LogChunk.objects.filter(node=node).filter(offset__gte=_chunk_start(node.id, offset))
+              .order_by("offset").values_list("offset", "text"))
+    parts: list[str] = []
+    size = 0
+    position = offset
+    for chunk_offset, text in chunks.iterator():
+        piece = text[max(0, offset - chunk_offset):] if chunk_offset < offset else text
+        if size and size + len(piece) > limit:
+            break
+        parts.append(piece)
+        size += len(piece)
+        position = chunk_offset + len(text)
+    return {"offset": offset, "next_offset": max(position, offset), "text": "".join(parts), "node": node_index}
+
+
+def _chunk_start(node_id: int, offset: int) -> int:
+    start = (LogChunk.objects.filter(node_id=node_id, offset__lte=offset).order_by("-offset")
+             .values_list("offset", flat=True).first())
+    return start or 0
+
+
+def job_outputs(*, job: Job) -> list[dict]:
+    root = storage.artifacts_dir(job.name)
+    if not root.exists():
+        return []
+    files = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            files.append({"path": path.relative_to(root).as_posix(), "size": path.stat().st_size})
+    return files
+
+
+def job_output_path(*, job: Job, path: str) -> Path:
+    """A file or folder among the job's outputs; refuses paths that escape them."""
+    root = storage.artifacts_dir(job.name).resolve()
+    target = (root / path).resolve()
+    if target != root and root not in target.parents:
+        raise ApplicationError(f"path: '{path}' is outside the job's outputs", {"field": "path"})
+    if not target.exists():
+        raise NotFound(f"job '{job.name}' has no output '{path}'; `studio job show` lists them")
+    return target

@@ -1,0 +1,91 @@
+"""Where a job's files live under STUDIO_DATA_DIR, and safe unpacking of uploads.
+
+    snapshots/<job>/code/           the code snapshot, as uploaded
+    snapshots/<job>/inputs/<name>/  local input data uploaded with the job
+    artifacts/<job>/                outputs/, user_logs/, named-outputs/<name>/
+    work/<job>/node-<k>/            a node's working directory while it runs
+    datastores/<name>/              azureml://datastores/<name>/paths/... inputs
+"""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from django.conf import settings
+
+from studio.errors import ApplicationError
+
+
+def data_dir() -> Path:
+    return Path(settings.STUDIO_DATA_DIR)
+
+
+def snapshot_dir(job_name: str) -> Path:
+    return data_dir() / "snapshots" / job_name
+
+
+def code_dir(job_name: str) -> Path:
+    return snapshot_dir(job_name) / "code"
+
+
+def uploads_dir(job_name: str) -> Path:
+    return snapshot_dir(job_name) / "inputs"
+
+
+def artifacts_dir(job_name: str) -> Path:
+    return data_dir() / "artifacts" / job_name
+
+
+def work_root() -> Path:
+    return data_dir() / "work"
+
+
+def datastores_dir() -> Path:
+    return data_dir() / "datastores"
+
+
+def unpack_archive(fileobj: BinaryIO, dest: Path, *, field: str, max_bytes: int) -> None:
+    """Unpack a tar (optionally gzip) upload into ``dest``, refusing anything unsafe.
+
+    Refused: members that escape ``dest`` (absolute paths, ``..``, links pointing out),
+    devices and FIFOs, and archives whose contents add up to more than ``max_bytes``.
+    ``field`` names the request field in errors. On error nothing is left behind.
+    """
+    dest.mkdir(parents=True, exist_ok=False)
+    try:
+        try:
+            archive = tarfile.open(fileobj=fileobj, mode="r:*")
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise ApplicationError(f"{field}: not a tar or tar.gz archive ({exc})", {"field": field}) from None
+        with archive:
+            total = 0
+            members = []
+            for member in archive:
+                name = PurePosixPath(member.name)
+                if name.is_absolute() or ".." in name.parts:
+                    raise ApplicationError(
+                        f"{field}: '{member.name}' escapes the code folder; paths must stay inside it",
+                        {"field": field, "member": member.name},
+                    )
+                if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+                    raise ApplicationError(f"{field}: '{member.name}' is not a regular file or folder", {"field": field})
+                total += max(member.size, 0)
+                if total > max_bytes:
+                    raise ApplicationError(
+                        f"{field}: the upload is larger than the limit of {max_bytes} bytes; "
+                        "leave large data out of the code folder (use an input) or raise STUDIO_CODE_MAX_BYTES",
+                        {"field": field, "limit": max_bytes},
+                    )
+                members.append(member)
+            try:
+                archive.extractall(dest, members=members, filter="data")
+            except tarfile.FilterError as exc:
+                raise ApplicationError(
+                    f"{field}: {exc}; links and paths must stay inside the folder", {"field": field}
+                ) from None
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise

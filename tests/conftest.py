@@ -1,0 +1,92 @@
+"""Shared fixtures. Database tests run on whatever DATABASE_URL names (PostgreSQL in CI)."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    if not settings.configured:
+        return []
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    broker = os.environ.get("CELERY_BROKER_URL") or "none (local executor)"
+    return [f"database: {engine}; broker: {broker}"]
+
+
+@pytest.fixture
+def data_dir(settings, tmp_path):
+    settings.STUDIO_DATA_DIR = tmp_path / "data"
+    settings.STUDIO_DATA_DIR.mkdir()
+    return settings.STUDIO_DATA_DIR
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(username="ada", password="pw-ada-123")
+
+
+@pytest.fixture
+def workspace(user):
+    from quotas.services import workspace_ensure
+
+    return workspace_ensure(subscription_name="sub-1", workspace_name="ws-1", admin=user)
+
+
+@pytest.fixture
+def api(user, workspace):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def local_executor(transactional_db, data_dir, settings):
+    """A real local executor (and scheduling loop) running in a background thread."""
+    from jobs.executors import LocalExecutor
+
+    settings.STUDIO_HEARTBEAT_SECONDS = 0.2
+    executor = LocalExecutor(max_nodes=4, interval=0.5)
+    thread = threading.Thread(target=executor.run, daemon=True)
+    thread.start()
+    yield executor
+    executor.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _local_executor_by_default(settings):
+    """CI sets CELERY_BROKER_URL so that the Celery tests can run; every other test uses the
+    embedded local executor, so that no test leaves messages on the broker."""
+    settings.STUDIO_EXECUTOR = "local"
+
+
+def _require(name: str, present: bool) -> None:
+    """Skip (with a reason) when a service is not configured; in CI (STUDIO_REQUIRE_SERVICES) fail."""
+    if present:
+        return
+    reason = f"needs {name}; set it to run this test"
+    if os.environ.get("STUDIO_REQUIRE_SERVICES"):
+        pytest.fail(f"CI must run this test: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres():
+    from django.db import connection
+
+    _require("DATABASE_URL=postgres://...", connection.vendor == "postgresql")
+
+
+@pytest.fixture
+def broker_url():
+    url = os.environ.get("CELERY_BROKER_URL")
+    _require("CELERY_BROKER_URL=redis://...", bool(url))
+    return url
