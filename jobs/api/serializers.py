@@ -1,0 +1,62 @@
+"""Input and output shapes of the jobs API. No business logic here."""
+
+from rest_framework import serializers
+
+from jobs.models import Job, JobEvent, Node
+
+
+class JobSubmitInputSerializer(serializers.Serializer):
+    spec = serializers.JSONField(help_text="The job as YAML text, or as a JSON object in the same shape")
+    set = serializers.ListField(child=serializers.CharField(), required=False, default=list,
+                                help_text="Overrides like `az ml job create --set`: path=value")
+    name = serializers.CharField(required=False, allow_blank=False, help_text="Overrides the job's name")
+    workspace = serializers.CharField(required=False, help_text="Needed when you belong to several workspaces")
+
+
+class NodeOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Node
+        fields = ["index", "status", "worker", "pool", "started_at", "ended_at", "heartbeat_at",
+                  "exit_code", "failure_kind", "error", "log_size"]
+
+
+class JobEventOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JobEvent
+        fields = ["at", "message"]
+
+
+class JobOutputSerializer(serializers.ModelSerializer):
+    workspace = serializers.CharField(source="workspace.name")
+    submitted_by = serializers.CharField(source="submitted_by.username")
+    parent = serializers.CharField(source="parent.name", default=None)
+
+    class Meta:
+        model = Job
+        fields = ["name", "display_name", "type", "status", "experiment_name", "description", "tags",
+                  "workspace", "submitted_by", "parent", "compute", "tier", "priority", "instance_type",
+                  "instance_type_reason", "instance_count", "timeout_seconds", "pending_reason",
+                  "queue_position", "estimated_start_at", "created_at", "admitted_at", "started_at",
+                  "ended_at", "exit_code", "failure_kind", "error"]
+
+
+class JobDetailOutputSerializer(JobOutputSerializer):
+    nodes = NodeOutputSerializer(many=True)
+    events = JobEventOutputSerializer(many=True)
+
+    class Meta(JobOutputSerializer.Meta):
+        fields = JobOutputSerializer.Meta.fields + ["spec", "spec_yaml", "nodes", "events"]
+
+
+class LogOutputSerializer(serializers.Serializer):
+    node = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    next_offset = serializers.IntegerField()
+    text = serializers.CharField(allow_blank=True)
+    status = serializers.CharField()
+    finished = serializers.BooleanField()
+
+
+class OutputFileSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    size = serializers.IntegerField()

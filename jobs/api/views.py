@@ -1,0 +1,206 @@
+"""One API view per operation; each parses input, calls a service or selector, shapes output."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import yaml
+from django.http import FileResponse, HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import parsers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from jobs import selectors, services
+from jobs.api.serializers import (
+    JobDetailOutputSerializer,
+    JobOutputSerializer,
+    JobSubmitInputSerializer,
+    LogOutputSerializer,
+    OutputFileSerializer,
+)
+from jobs.models import Job, JobStatus
+from jobs.scheduling import core
+from jobs.specs import SpecError, load_command_job
+from studio.errors import ApplicationError
+
+
+class YAMLParser(parsers.BaseParser):
+    """A raw YAML body is the job file itself."""
+
+    media_type = "application/yaml"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return {"spec": stream.read().decode("utf-8", errors="replace")}
+
+
+class TextYAMLParser(YAMLParser):
+    media_type = "text/yaml"
+
+
+def _spec_text(raw) -> str:
+    if isinstance(raw, dict):
+        return yaml.safe_dump(raw, sort_keys=False)
+    if hasattr(raw, "read"):
+        raw = raw.read()
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ApplicationError("spec: the job file is not UTF-8 text; save it as UTF-8", {"field": "spec"}) from None
+    if not isinstance(raw, str):
+        raise ApplicationError("spec: expected the job file as YAML text or a JSON object", {"field": "spec"})
+    return raw
+
+
+def _spec_error(exc: SpecError) -> ApplicationError:
+    """The spec layer's problems as one readable message plus every issue with its position."""
+    issues = [issue.to_dict() for issue in exc.issues]
+    if not exc.issues:
+        return ApplicationError(str(exc), {"errors": []})
+    first = exc.issues[0]
+    message = f"{first.path}: {first.message}" if first.path else first.message
+    if first.line is not None:
+        message += f" (line {first.line}, column {first.column})"
+    if len(issues) > 1:
+        message += f"; and {len(issues) - 1} more problem{'s' if len(issues) > 2 else ''}"
+    return ApplicationError(message, {"errors": issues})
+
+
+class JobListCreateApi(APIView):
+    parser_classes = [parsers.JSONParser, parsers.MultiPartParser, YAMLParser, TextYAMLParser]
+
+    class Pagination(PageNumberPagination):
+        page_size = 50
+        page_size_query_param = "page_size"
+        max_page_size = 500
+
+    @extend_schema(
+        parameters=[OpenApiParameter(p, str) for p in
+                    ("status", "type", "experiment", "compute", "workspace", "submitted_by", "parent", "search")],
+        responses=JobOutputSerializer(many=True),
+    )
+    def get(self, request):
+        jobs = selectors.job_list_for_user(user=request.user, filters=request.query_params)
+        paginator = self.Pagination()
+        page = paginator.paginate_queryset(jobs, request, view=self)
+        return paginator.get_paginated_response(JobOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=JobSubmitInputSerializer, responses={201: JobDetailOutputSerializer})
+    def post(self, request):
+        data = request.data
+        body = {
+            "spec": data.get("spec"),
+            "set": data.getlist("set") if hasattr(data, "getlist") else data.get("set", []),
+            **{k: data.get(k) for k in ("name", "workspace") if data.get(k)},
+        }
+        if body["spec"] is None and "spec" in request.FILES:
+            body["spec"] = request.FILES["spec"]
+        if body["spec"] is None:
+            raise ApplicationError("spec: required; send the job file as YAML", {"field": "spec"})
+        if hasattr(body["spec"], "read"):
+            body["spec"] = _spec_text(body["spec"])
+        serializer = JobSubmitInputSerializer(data=body)
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
+        overrides = list(values.get("set") or [])
+        if values.get("name"):
+            overrides.append(f"name={values['name']}")
+        text = _spec_text(values["spec"])
+        try:
+            spec = load_command_job(text, source="spec", overrides=overrides)
+        except SpecError as exc:
+            raise _spec_error(exc) from None
+        workspace = selectors.workspace_for_submit(user=request.user, name=values.get("workspace"))
+        inputs = {key.split(".", 1)[1]: f for key, f in request.FILES.items() if key.startswith("inputs.")}
+        job = services.job_submit(user=request.user, workspace=workspace, spec=spec, spec_yaml=text,
+                                  code=request.FILES.get("code"), inputs=inputs)
+        job = Job.objects.select_related("workspace", "submitted_by", "parent").get(id=job.id)
+        return Response(JobDetailOutputSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+class JobDetailApi(APIView):
+    @extend_schema(responses=JobDetailOutputSerializer)
+    def get(self, request, name: str):
+        job = selectors.job_get_for_user(user=request.user, name=name)
+        return Response(JobDetailOutputSerializer(job).data)
+
+
+class JobCancelApi(APIView):
+    @extend_schema(request=None, responses=JobDetailOutputSerializer)
+    def post(self, request, name: str):
+        job = selectors.job_get_for_user(user=request.user, name=name)
+        job = services.job_cancel(job=job, user=request.user)
+        return Response(JobDetailOutputSerializer(job).data)
+
+
+class JobLogsApi(APIView):
+    @extend_schema(parameters=[OpenApiParameter("offset", int), OpenApiParameter("node", int)],
+                   responses=LogOutputSerializer)
+    def get(self, request, name: str):
+        job = selectors.job_get_for_user(user=request.user, name=name)
+        offset = _int_param(request, "offset", 0)
+        node = _int_param(request, "node", 0)
+        # Read the status before the log, so "finished" never hides a last piece of text.
+        job_status = Job.objects.values_list("status", flat=True).get(id=job.id)
+        result = selectors.job_log_read(job=job, node_index=node, offset=offset)
+        finished = job_status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED)
+        return Response(LogOutputSerializer({**result, "status": job_status, "finished": finished}).data)
+
+
+def _int_param(request, key: str, default: int) -> int:
+    raw = request.query_params.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApplicationError(f"{key}: expected a whole number, got '{raw}'", {"field": key}) from None
+    if value < 0:
+        raise ApplicationError(f"{key}: must be 0 or more", {"field": key})
+    return value
+
+
+class JobOutputsApi(APIView):
+    @extend_schema(responses=OutputFileSerializer(many=True))
+    def get(self, request, name: str):
+        job = selectors.job_get_for_user(user=request.user, name=name)
+        return Response(OutputFileSerializer(selectors.job_outputs(job=job), many=True).data)
+
+
+class JobOutputDownloadApi(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, name: str, path: str = ""):
+        job = selectors.job_get_for_user(user=request.user, name=name)
+        target = selectors.job_output_path(job=job, path=path)
+        if target.is_file():
+            return FileResponse(open(target, "rb"), as_attachment=True, filename=target.name)
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            archive.add(target, arcname=target.name if path else job.name)
+        response = HttpResponse(buffer.getvalue(), content_type="application/gzip")
+        response["Content-Disposition"] = f'attachment; filename="{target.name if path else job.name}.tar.gz"'
+        return response
+
+
+class ExplainApi(APIView):
+    """Will this job fit? The scheduling service's answer, without submitting anything."""
+
+    parser_classes = [parsers.JSONParser, YAMLParser, TextYAMLParser]
+
+    @extend_schema(request=JobSubmitInputSerializer)
+    def post(self, request):
+        try:
+            spec = load_command_job(_spec_text(request.data.get("spec")), source="spec",
+                                    overrides=list(request.data.get("set") or []))
+        except SpecError as exc:
+            raise _spec_error(exc) from None
+        decision = services.job_explain(spec=spec)
+        body = {"decision": type(decision).__name__.lower(), "reason": decision.reason}
+        if isinstance(decision, core.Wait):
+            body.update(position=decision.position, estimated_start=decision.estimated_start)
+        if isinstance(decision, core.Reject):
+            body["recommendations"] = list(decision.recommendations)
+        return Response(body)
