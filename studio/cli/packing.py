@@ -1,0 +1,245 @@
+"""Pack a job's local code folder and input data into .tar.gz files for upload, and unpack
+downloaded outputs safely.
+
+Archives are written to anonymous temporary files, never held in memory. Members are named
+relative to the packed folder (a single file is packed under its own name), which is how the
+studio unpacks ``code`` and ``inputs.<name>``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from studio.cli.errors import CliError
+
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+SKIPPED_DIRS = frozenset({".git", "__pycache__", ".venv"})
+IGNORE_FILES = (".amlignore", ".gitignore")  # the first one present is used, like Azure ML
+
+
+def max_bytes_from_env() -> int:
+    raw = os.environ.get("STUDIO_CODE_MAX_BYTES", "").strip()
+    if not raw:
+        return DEFAULT_MAX_BYTES
+    try:
+        value = int(raw)
+    except ValueError:
+        raise CliError(f"STUDIO_CODE_MAX_BYTES must be a whole number of bytes, got '{raw}'") from None
+    if value < 1:
+        raise CliError("STUDIO_CODE_MAX_BYTES must be at least 1")
+    return value
+
+
+def human_size(size: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class Archive:
+    """A packed .tar.gz in an open temporary file (deleted when closed)."""
+
+    file: BinaryIO
+    field: str
+    source: Path
+    files: int
+    size: int  # bytes before compression
+
+    @property
+    def compressed_size(self) -> int:
+        return os.fstat(self.file.fileno()).st_size
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@dataclass
+class IgnoreRules:
+    """A small subset of .gitignore: globs, ``dir/`` for folders only, ``/anchored``, ``!negation``."""
+
+    rules: list[tuple[str, bool, bool, bool]] = field(default_factory=list)  # pattern, negate, dir_only, anchored
+
+    @classmethod
+    def from_file(cls, path: Path) -> IgnoreRules:
+        rules = []
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            negate = line.startswith("!")
+            line = line[1:] if negate else line
+            dir_only = line.endswith("/")
+            line = line.rstrip("/")
+            if line.startswith("**/"):
+                line = line[3:]
+            anchored = "/" in line
+            if line:
+                rules.append((line.lstrip("/"), negate, dir_only, anchored))
+        return cls(rules)
+
+    def ignored(self, relpath: str, is_dir: bool) -> bool:
+        result = False
+        name = relpath.rsplit("/", 1)[-1]
+        for pattern, negate, dir_only, anchored in self.rules:
+            if dir_only and not is_dir:
+                continue
+            if fnmatch.fnmatchcase(relpath if anchored else name, pattern):
+                result = not negate
+        return result
+
+
+def _ignore_rules(folder: Path) -> IgnoreRules:
+    for name in IGNORE_FILES:
+        if (folder / name).is_file():
+            return IgnoreRules.from_file(folder / name)
+    return IgnoreRules()
+
+
+def _collect(root: Path, field_name: str, *, code: bool) -> list[tuple[Path, str]]:
+    """Every entry to pack as (path, member name), refusing symlinks that leave ``root``."""
+    real_root = root.resolve()
+    rules = _ignore_rules(root) if code else IgnoreRules()
+    entries: list[tuple[Path, str]] = []
+
+    def check_link(path: Path, rel: str) -> None:
+        target = Path(os.path.realpath(path))
+        if target != real_root and real_root not in target.parents:
+            raise CliError(
+                f"{field_name}: '{rel}' is a symbolic link to {os.readlink(path)}, outside {root}; "
+                "copy the file into the folder or remove the link"
+            )
+
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        rel_dir = here.relative_to(root).as_posix()
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        kept_dirs = []
+        for name in sorted(dirnames):
+            path, rel = here / name, prefix + name
+            if code and (name in SKIPPED_DIRS or rules.ignored(rel, True)):
+                continue
+            if path.is_symlink():  # os.walk does not descend into it; pack it as a link
+                check_link(path, rel)
+            else:
+                kept_dirs.append(name)
+            entries.append((path, rel))
+        dirnames[:] = kept_dirs
+        for name in sorted(filenames):
+            path, rel = here / name, prefix + name
+            if code and rules.ignored(rel, False):
+                continue
+            if path.is_symlink():
+                check_link(path, rel)
+            elif not path.is_file():
+                raise CliError(f"{field_name}: '{rel}' is not a regular file or folder (a socket, pipe or device)")
+            entries.append((path, rel))
+    return entries
+
+
+def pack(source: Path, *, field_name: str, max_bytes: int | None = None, code: bool = False) -> Archive:
+    """Pack a folder's contents (or one file) into a temporary .tar.gz.
+
+    ``code=True`` skips .git, __pycache__ and .venv folders and honours .amlignore/.gitignore.
+    Refuses symlinks that point outside the folder and totals over ``max_bytes``.
+    """
+    if max_bytes is None:
+        max_bytes = max_bytes_from_env()
+    if not source.exists():
+        raise CliError(f"{field_name}: {source} does not exist")
+    if source.is_dir():
+        entries = _collect(source, field_name, code=code)
+    elif source.is_file():
+        entries = [(source, source.name)]
+    else:
+        raise CliError(f"{field_name}: {source} is not a regular file or folder")
+    total = sum(path.lstat().st_size for path, _ in entries if not path.is_symlink() and path.is_file())
+    if total > max_bytes:
+        raise CliError(
+            f"{field_name}: {source} holds {human_size(total)} ({total} bytes), more than the limit of "
+            f"{human_size(max_bytes)} ({max_bytes} bytes); leave large data out of the code folder "
+            "(use an input, or a .amlignore file) or raise STUDIO_CODE_MAX_BYTES"
+        )
+    handle = tempfile.TemporaryFile(prefix="studio-", suffix=".tar.gz")
+    try:
+        with tarfile.open(fileobj=handle, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
+            for path, name in entries:
+                archive.add(path, arcname=name, recursive=False, filter=_normalise)
+        handle.seek(0)
+    except BaseException:
+        handle.close()
+        raise
+    files = sum(1 for path, _ in entries if path.is_file() and not path.is_symlink())
+    return Archive(file=handle, field=field_name, source=source, files=files, size=total)
+
+
+def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Leave the packer's user names and ids out of the archive."""
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def safe_extract(fileobj: BinaryIO, dest: Path, *, strip: str | None = None) -> list[str]:
+    """Extract a tar(.gz) into ``dest``, refusing (before writing anything) members that would
+    land outside it: absolute paths, ``..``, symlinks pointing out, devices and pipes.
+    ``strip`` drops that leading folder from member names. Returns the files written."""
+    try:
+        archive = tarfile.open(fileobj=fileobj, mode="r:*")
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise CliError(f"the download is not a tar archive ({exc})") from None
+    with archive:
+        plan: list[tuple[tarfile.TarInfo, str]] = []
+        for member in archive.getmembers():
+            path = PurePosixPath(member.name)
+            parts = path.parts[1:] if strip and path.parts[:1] == (strip,) else path.parts
+            if path.is_absolute() or ".." in parts:
+                raise CliError(f"refusing to extract '{member.name}': it would be written outside {dest}")
+            if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+                raise CliError(f"refusing to extract '{member.name}': not a regular file, folder or link")
+            if member.issym():
+                target = os.path.normpath(PurePosixPath(*parts).parent / member.linkname)
+                if os.path.isabs(member.linkname) or target == ".." or target.startswith("../"):
+                    raise CliError(f"refusing to extract '{member.name}': it links to '{member.linkname}', "
+                                   f"outside {dest}")
+            if parts:
+                plan.append((member, "/".join(parts)))
+        dest.mkdir(parents=True, exist_ok=True)
+        root = dest.resolve()
+        written = []
+        for member, name in plan:
+            target = dest / name
+            real_parent = Path(os.path.realpath(target.parent))
+            if real_parent != root and root not in real_parent.parents:
+                raise CliError(f"refusing to extract '{member.name}': it would be written outside {dest}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if member.isdir():
+                target.mkdir(exist_ok=True)
+                continue
+            if target.is_symlink():
+                target.unlink()
+            if member.issym():
+                os.symlink(member.linkname, target)
+                continue
+            source = archive.extractfile(member)  # for a hard link: the linked file's data
+            if source is None:
+                raise CliError(f"cannot extract '{member.name}' from the download")
+            with source, open(target, "wb") as out:
+                shutil.copyfileobj(source, out)
+            written.append(name)
+    return written
