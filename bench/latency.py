@@ -61,9 +61,9 @@ def baseline_subprocess(n: int) -> dict:
 def baseline_celery(n: int, env: dict) -> dict:
     """A no-op task round trip (send, run on a worker, result back) on the same broker."""
     code = (
-        "import django, time, json, sys\n"
-        "django.setup()\n"
+        "import time, json\n"
         "from studio.celery import app\n"
+        "import django; django.setup()\n"
         "app.send_task('jobs.noop', queue='bench-noop').get(timeout=30)\n"
         "t = []\n"
         f"for _ in range({n}):\n"
@@ -126,7 +126,7 @@ def run_studio(n: int, env: dict, label: str) -> dict:
         to_running, to_completed, client_seen = [], [], []
         for i in range(n + 5):  # the first 5 warm up and are not counted
             sent = time.perf_counter()
-            r = session.post(f"{base}/jobs", data="command: echo hello\n",
+            r = session.post(f"{base}/jobs", data="command: echo hello\nenvironment: azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu@latest\n",
                              headers={"Content-Type": "application/yaml"}, timeout=30)
             r.raise_for_status()
             name = r.json()["name"]

@@ -165,6 +165,7 @@ class LocalExecutor:
                 self.doorbell.wait(min(self.interval, 1.0))
         finally:
             self.doorbell.close()
+            connection.close()
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop taking work; the nodes still running here stop and are recorded as failed."""

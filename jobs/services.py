@@ -25,7 +25,7 @@ from jobs.models import PENDING, TERMINAL, FailureKind, Job, JobEvent, JobStatus
 from jobs.runtime.agent import NodeOutcome
 from jobs.scheduling import core
 from jobs.scheduling.service import schedule_cycle, snapshot_load
-from jobs.specs import CommandJobSpec
+from jobs.specs import CommandJobSpec, is_remote
 from quotas.models import Workspace
 from studio.errors import ApplicationError, Conflict
 
@@ -46,7 +46,9 @@ def _generate_name() -> str:
 
 
 def _after_commit_cycle() -> None:
-    transaction.on_commit(lambda: schedule_cycle())
+    # robust: a failed follow-up cycle is logged, never turned into a failed request;
+    # the periodic safety-net cycle picks the work up again.
+    transaction.on_commit(lambda: schedule_cycle(), robust=True)
 
 
 def _pending_job(spec: CommandJobSpec, *, job_id: int = 0) -> core.PendingJob:
@@ -96,10 +98,7 @@ def job_submit(
     if Job.objects.filter(name=name).exists():
         raise Conflict(f"name: a job named '{name}' already exists; choose another name or leave it out",
                        {"field": "name"})
-    unknown = sorted(set(inputs) - set(spec.inputs or {}))
-    if unknown:
-        raise ApplicationError(f"inputs.{unknown[0]}: data was uploaded for an input the job does not declare",
-                               {"field": f"inputs.{unknown[0]}"})
+    _check_uploads(spec, has_code=code is not None, uploaded=set(inputs))
     decision = job_explain(spec=spec)
     if isinstance(decision, core.Reject):
         raise ApplicationError(decision.reason, {"recommendations": list(decision.recommendations)})
@@ -147,6 +146,32 @@ def job_submit(
     return job
 
 
+def _check_uploads(spec: CommandJobSpec, *, has_code: bool, uploaded: set[str]) -> None:
+    """Local folders the job names must come with the submission; nothing else may."""
+    if spec.code and not is_remote(spec.code) and not has_code:
+        raise ApplicationError(
+            f"code: the job names the local folder '{spec.code}' but it was not uploaded; send it as `code` "
+            "(a tar.gz), or submit with `studio job create --file`, which uploads it",
+            {"field": "code"},
+        )
+    if has_code and not spec.code:
+        raise ApplicationError("code: a code archive was uploaded but the job has no `code` field; add `code: .`",
+                               {"field": "code"})
+    declared = spec.inputs or {}
+    undeclared = sorted(uploaded - set(declared))
+    if undeclared:
+        raise ApplicationError(f"inputs.{undeclared[0]}: data was uploaded for an input the job does not declare",
+                               {"field": f"inputs.{undeclared[0]}"})
+    for name, spec_input in declared.items():
+        local = not spec_input.is_literal and spec_input.path and not is_remote(spec_input.path)
+        if local and name not in uploaded:
+            raise ApplicationError(
+                f"inputs.{name}: the local path '{spec_input.path}' was not uploaded; send it as `inputs.{name}` "
+                "(a tar.gz), or submit with `studio job create --file`, which uploads it",
+                {"field": f"inputs.{name}"},
+            )
+
+
 def job_cancel(*, job: Job, user: AbstractBaseUser) -> Job:
     """Cancel a job: at once if it has not started, otherwise ask its nodes to stop."""
     with transaction.atomic():
@@ -168,7 +193,7 @@ def job_cancel(*, job: Job, user: AbstractBaseUser) -> Job:
             unclaimed.update(status=JobStatus.CANCELED, ended_at=now, failure_kind=FailureKind.CANCELED)
             _event(job.id, f"cancel requested by {user.get_username()}")
             _finish_if_done(job.id)
-            transaction.on_commit(wake.ring)
+            transaction.on_commit(wake.ring, robust=True)
     job.refresh_from_db()
     return job
 

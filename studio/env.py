@@ -94,7 +94,10 @@ def database_from_url(url: str) -> dict:
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
             "OPTIONS": options,
-            "CONN_MAX_AGE": 0,
+            # Persistent connections: a new PostgreSQL connection per request or task costs
+            # more than the work itself; health checks drop connections that went stale.
+            "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+            "CONN_HEALTH_CHECKS": True,
         }
     raise ConfigError(
         f"DATABASE_URL={url!r} is not supported; use sqlite:///path.db or postgres://user@host:5432/name"

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from jobs.specs import CommandJobSpec, resolve_command
+from jobs.specs import CommandJobSpec, is_remote, resolve_command
 
 LOG_FLUSH_SECONDS = 0.2
 POLL_SECONDS = 0.5
@@ -74,10 +74,6 @@ class PreparationError(Exception):
     """The node could not be prepared; the message tells the user what to change."""
 
 
-def _is_remote(path: str) -> bool:
-    return "://" in path or path.startswith("azureml:")
-
-
 def _materialise_input(name: str, spec_input, a: NodeAssignment, dest_root: Path) -> str:
     """Make one file/folder input available on the node; returns the local path."""
     path = spec_input.path or ""
@@ -105,7 +101,7 @@ def _materialise_input(name: str, spec_input, a: NodeAssignment, dest_root: Path
         except OSError as exc:
             raise PreparationError(f"inputs.{name}: could not download {path}: {exc}") from None
         return str(target)
-    elif _is_remote(path):
+    elif is_remote(path):
         raise PreparationError(
             f"inputs.{name}: {path!r} is a registered asset or remote store that this studio cannot read yet; "
             "give a local path (the CLI uploads it) or azureml://datastores/<name>/paths/<path>"
@@ -156,11 +152,13 @@ def _distribution_env(spec: CommandJobSpec, a: NodeAssignment) -> dict[str, str]
     return {}
 
 
-def build_environment(spec: CommandJobSpec, a: NodeAssignment, inputs: dict[str, str], outputs: dict[str, str]) -> dict[str, str]:
+def build_environment(spec: CommandJobSpec, a: NodeAssignment, inputs: dict[str, str], outputs: dict[str, str],
+                      home: Path) -> dict[str, str]:
     """Everything the process sees, and nothing of the server's own environment."""
     python_bin = str(Path(sys.executable).parent)
     env = {
         "PATH": f"{python_bin}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(home),
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "PYTHONUNBUFFERED": "1",
@@ -239,6 +237,11 @@ def run_node(a: NodeAssignment, reporter: Reporter) -> NodeOutcome:
         if node_dir.exists():
             shutil.rmtree(node_dir)
         wd = node_dir / "wd"
+        if spec.code and is_remote(spec.code):
+            raise PreparationError(
+                f"code: '{spec.code}' is a remote code location that this studio cannot fetch yet; "
+                "point `code` at a local folder, which the CLI uploads with the job"
+            )
         if a.code_dir and a.code_dir.exists():
             shutil.copytree(a.code_dir, wd, symlinks=True)
         else:
@@ -258,7 +261,7 @@ def run_node(a: NodeAssignment, reporter: Reporter) -> NodeOutcome:
             out_dir.mkdir(parents=True)
             outputs[name] = str(out_dir / name) if spec_output.type == "uri_file" else str(out_dir)
         command = resolve_command(spec, inputs=inputs, outputs=outputs)
-        env = build_environment(spec, a, inputs, outputs)
+        env = build_environment(spec, a, inputs, outputs, home=node_dir)
         environment = spec.environment
         reporter.system(
             f"environment {_describe_environment(environment)}: environments are not built yet; "
@@ -332,7 +335,7 @@ def _supervise(proc: subprocess.Popen, pump: _Pump, a: NodeAssignment, reporter:
         if a.timeout_seconds and now - started > a.timeout_seconds:
             _kill_group(proc)
             return NodeOutcome(
-                "Failed", proc.returncode, "timeout",
+                "Failed", None, "timeout",
                 f"the job ran longer than limits.timeout ({a.timeout_seconds} s) and was stopped; "
                 "raise limits.timeout or make the command faster",
             )
@@ -340,7 +343,7 @@ def _supervise(proc: subprocess.Popen, pump: _Pump, a: NodeAssignment, reporter:
             next_poll = now + POLL_SECONDS
             if reporter.poll():
                 _kill_group(proc)
-                return NodeOutcome("Canceled", proc.returncode, "canceled", "canceled by request")
+                return NodeOutcome("Canceled", None, "canceled", "canceled by request")
 
 
 def _classify(code: int) -> NodeOutcome:

@@ -65,7 +65,7 @@ def schedule_cycle(*, now=None) -> list[core.Decision]:
             else:
                 _apply_reject(decision, now)
         if admitted_nodes:
-            transaction.on_commit(lambda: wake.wake_workers(admitted_nodes))
+            transaction.on_commit(lambda: wake.wake_workers(admitted_nodes), robust=True)
     return decisions
 
 

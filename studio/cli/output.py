@@ -33,6 +33,8 @@ def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return ""
     seconds = max(0.0, seconds)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(int(round(seconds)), 60)

@@ -24,6 +24,7 @@ def test_it_formats_durations():
     assert output.format_duration(125) == "2 min 5 s"
     assert output.format_duration(3 * 3600 + 60 * 7) == "3 h 7 min"
     assert output.format_duration(None) == ""
+    assert output.format_duration(0.042) == "42 ms"
 
 
 def test_it_measures_a_running_job_up_to_now():

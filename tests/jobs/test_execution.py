@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -101,7 +102,9 @@ def _database_url_for_subprocess() -> str:
     return urlunsplit(url._replace(path="/" + settings_dict["NAME"]))
 
 
-def test_it_runs_the_same_job_on_a_celery_worker(api, data_dir, broker_url, settings, tmp_path):
+@pytest.fixture
+def celery_worker(data_dir, broker_url, settings, tmp_path):
+    """A real Celery worker process on the broker, sharing the test database and data folder."""
     from studio.celery import app
 
     settings.STUDIO_EXECUTOR = "celery"
@@ -109,20 +112,46 @@ def test_it_runs_the_same_job_on_a_celery_worker(api, data_dir, broker_url, sett
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge("serverless")
     env = {**os.environ, "DATABASE_URL": _database_url_for_subprocess(), "CELERY_BROKER_URL": broker_url,
-           "STUDIO_DATA_DIR": str(data_dir), "STUDIO_HEARTBEAT_SECONDS": "0.5"}
-    log = open(tmp_path / "worker.log", "w")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "studio", "worker", "-Q", "serverless", "-c", "2",
-         "--pool", "threads", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        name = submit(api, "command: echo hello from celery\n")
-        job = wait_for_status(name, timeout=60)
-        assert job.status == JobStatus.COMPLETED, (job.error, (tmp_path / "worker.log").read_text())
-        assert api.get(f"/api/v1/jobs/{name}/logs").json()["text"] == "hello from celery\n"
-        assert Node.objects.get(job=job).worker.startswith("celery:")
-    finally:
+           "STUDIO_DATA_DIR": str(data_dir), "STUDIO_HEARTBEAT_SECONDS": "0.3"}
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "w") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "studio", "worker", "-Q", "serverless", "-c", "2",
+             "--pool", "threads", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    worker.log_path = log_path
+    yield worker
+    if worker.poll() is None:
         worker.terminate()
         worker.wait(timeout=20)
-        log.close()
+
+
+def test_it_runs_the_same_job_on_a_celery_worker(api, celery_worker):
+    name = submit(api, "command: echo hello from celery\n")
+    job = wait_for_status(name, timeout=60)
+    assert job.status == JobStatus.COMPLETED, (job.error, celery_worker.log_path.read_text())
+    assert api.get(f"/api/v1/jobs/{name}/logs").json()["text"] == "hello from celery\n"
+    assert Node.objects.get(job=job).worker.startswith("celery:")
+
+
+def test_it_fails_a_job_whose_worker_dies_instead_of_running_forever(api, celery_worker, settings):
+    from jobs.executors import LocalExecutor
+
+    settings.STUDIO_NOT_RESPONDING_SECONDS = 1.5
+    settings.STUDIO_NODE_LOST_SECONDS = 4
+    scheduler = LocalExecutor(max_nodes=0, interval=0.2)  # the scheduling loop alone, as with Celery
+    thread = threading.Thread(target=scheduler.run, daemon=True)
+    thread.start()
+    try:
+        name = submit(api, "command: sleep 120\n")
+        wait_for_status(name, {JobStatus.RUNNING}, timeout=60)
+        celery_worker.kill()
+        celery_worker.wait()
+        assert wait_for_status(name, {JobStatus.NOT_RESPONDING}, timeout=10).status == JobStatus.NOT_RESPONDING
+        job = wait_for_status(name, timeout=15)
+        assert (job.status, job.failure_kind) == (JobStatus.FAILED, "infrastructure")
+        assert "stopped responding" in job.error
+    finally:
+        scheduler.stop.set()
+        thread.join(timeout=10)

@@ -218,3 +218,21 @@ def test_it_reads_logs_from_any_offset(user, workspace, data_dir):
     tail = job_log_read(job=job, offset=7)
     assert (tail["text"], tail["next_offset"]) == ("orld\n", 12)
     assert job_log_read(job=job, offset=12)["text"] == ""
+
+
+def test_it_refuses_a_local_code_folder_that_was_not_uploaded(user, workspace, data_dir):
+    with pytest.raises(ApplicationError, match="code: the job names the local folder 'src'"):
+        submit(user, workspace, "code: src\ncommand: python train.py\n")
+    assert not Job.objects.exists()
+
+
+def test_it_refuses_a_local_input_that_was_not_uploaded(user, workspace, data_dir):
+    text = "command: cat ${{inputs.d}}\ninputs:\n  d:\n    type: uri_file\n    path: ./data.csv\n"
+    with pytest.raises(ApplicationError, match="inputs.d: the local path './data.csv' was not uploaded"):
+        submit(user, workspace, text)
+    assert not Job.objects.exists()
+
+
+def test_it_refuses_data_for_an_undeclared_input(user, workspace, data_dir):
+    with pytest.raises(ApplicationError, match="inputs.extra: data was uploaded"):
+        submit(user, workspace, inputs={"extra": tar_gz({"a": "1"})})

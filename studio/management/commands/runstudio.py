@@ -23,7 +23,7 @@ class Command(BaseCommand):
         bind = f"{os.environ.get('STUDIO_BIND', '127.0.0.1')}:{port}"
         web = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "studio.wsgi:application", "--bind", bind,
-             "--workers", str(workers), "--threads", "4", "--access-logfile", "-", "--log-level", "warning"],
+             "--workers", str(workers), "--threads", "4", "--log-level", "warning"],
             cwd=settings.BASE_DIR,
         )
         celery = settings.STUDIO_EXECUTOR == "celery"
