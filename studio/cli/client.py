@@ -197,9 +197,56 @@ class StudioClient:
     def explain(self, spec: str, *, sets: Sequence[str] = ()) -> dict:
         return self._json("POST", "/jobs/explain", json={"spec": spec, "set": list(sets)})
 
+    def evict_job(self, name: str) -> dict:
+        return self._json("POST", f"/jobs/{_q(name)}/evict")
+
+    # Reads and new computes default to the profile's workspace, like new jobs; a quota set
+    # without a workspace is the subscription's, so ``set_quota`` never fills one in.
+
+    def quotas(self, *, workspace: str | None = None) -> dict:
+        return self._json("GET", "/quotas", params=_params(workspace=workspace or self.workspace))
+
+    def set_quota(self, family: str, limit: int, *, workspace: str | None = None) -> dict:
+        body: dict[str, Any] = {"family": family, "limit": limit}
+        if workspace:
+            body["workspace"] = workspace
+        return self._json("POST", "/quotas", json=body)
+
+    def set_spot_quota(self, limit: int) -> dict:
+        return self._json("POST", "/quotas/spot", json={"limit": limit})
+
+    def usage(self, *, workspace: str | None = None, since: str | None = None) -> list[dict]:
+        return self._json("GET", "/usage", params=_params(workspace=workspace or self.workspace, since=since))
+
+    def list_computes(self, *, workspace: str | None = None) -> list[dict]:
+        return self._json("GET", "/computes", params=_params(workspace=workspace or self.workspace))
+
+    def create_compute(self, name: str, *, size: str, min_instances: int, max_instances: int,
+                       idle_time_before_scale_down: int, workspace: str | None = None) -> dict:
+        body: dict[str, Any] = {"name": name, "size": size, "min_instances": min_instances,
+                                "max_instances": max_instances,
+                                "idle_time_before_scale_down": idle_time_before_scale_down}
+        workspace = workspace or self.workspace
+        if workspace:
+            body["workspace"] = workspace
+        return self._json("POST", "/computes", json=body)
+
+    def get_compute(self, name: str) -> dict:
+        return self._json("GET", f"/computes/{_q(name)}")
+
+    def delete_compute(self, name: str) -> None:
+        self._request("DELETE", f"/computes/{_q(name)}").close()
+
+    def vm_sizes(self) -> list[dict]:
+        return self._json("GET", "/vm-sizes")
+
 
 def _q(name: str) -> str:
     return quote(name, safe="")
+
+
+def _params(**values: str | None) -> dict[str, str]:
+    return {key: value for key, value in values.items() if value}
 
 
 def _reason(exc: Exception) -> str:

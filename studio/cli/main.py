@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
 from typing import Callable, TextIO
 
@@ -28,6 +30,9 @@ EXAMPLES = {
   studio job list --status Running
   studio validate --file job.yml
   studio job show --name happy_cat_1 --output json
+  studio quota list
+  studio usage list --since 7d
+  studio compute create --name cpu-cluster --size Standard_DS3_v2 --max-instances 4
 
 configuration: --url/STUDIO_URL and --token/STUDIO_TOKEN, else the profile saved by
 `manage.py studio_setup` ($STUDIO_CONFIG or ~/.config/serverless-studio/profile.json).""",
@@ -58,6 +63,51 @@ Ctrl-C stops following (the job keeps running).""",
   studio job explain --file job.yml --set resources.instance_count=4
 
 Exits 0 if the job would be admitted or wait in the queue, 1 if it would be rejected.""",
+    "evict": """examples:
+  studio job evict --name happy_cat_1
+
+Admins only, and only Spot jobs: the job goes back to the queue (it is not failed).""",
+    "quota list": """examples:
+  studio quota list
+  studio quota list --workspace ws-2 --all
+  studio quota list -o json
+
+FREE is what the workspace can still start: the subscription's free vCPUs, capped by what is
+left of the workspace's own cap. Spot jobs of every family share the Spot pool.""",
+    "quota set": """examples:
+  studio quota set --family standardDSv2Family --limit 24                  # the subscription's limit
+  studio quota set --family standardNCASv3_T4Family --limit 8 --workspace ws-2   # a workspace's cap
+  studio quota set --spot --limit 16                                       # the shared Spot pool
+
+Limits are in vCPUs; 0 allows nothing. A workspace cap cannot raise the subscription's limit.
+`studio quota list --all` shows every family's id.""",
+    "usage list": """examples:
+  studio usage list
+  studio usage list --since 7d
+  studio usage list --workspace ws-2 --since 2026-11-01 -o json
+
+--since takes a date (local midnight), a date and time, or an age like 30m, 24h, 7d or 2w.
+Serverless is listed as one compute beside the named clusters.""",
+    "compute create": """examples:
+  studio compute create --name cpu-cluster --size Standard_DS3_v2
+  studio compute create -n gpu-cluster --size Standard_NC4as_T4_v3 --min-instances 0 --max-instances 2 \\
+      --idle-time-before-scale-down 600
+
+Defaults: --min-instances 0, --max-instances 1, --idle-time-before-scale-down 120 (seconds).""",
+    "compute list": "examples:\n  studio compute list\n  studio compute list --workspace ws-2 -o json",
+    "compute show": "examples:\n  studio compute show --name cpu-cluster\n  studio compute show -n cpu-cluster -o json",
+    "compute delete": """examples:
+  studio compute delete --name cpu-cluster          # asks first
+  studio compute delete --name cpu-cluster --yes    # in scripts: no question
+
+Without --yes the CLI asks on a terminal, and refuses when its input is not a terminal.""",
+    "vm-size list": """examples:
+  studio vm-size list
+  studio vm-size list --gpu
+  studio vm-size list --max-price 0.5 -o json
+
+PRICE and SPOT are USD per node-hour (dedicated and Spot); QUOTA FREE is the vCPUs of the size's
+family your workspace can still start. The same list: studio compute list-sizes.""",
     "validate": """examples:
   studio validate --file job.yml
   studio validate -f a.yml -f b.yml --output json
@@ -102,6 +152,58 @@ def _positive(value: str) -> int:
     return number
 
 
+def _non_negative(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{value}'") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {number}")
+    return number
+
+
+def _vcpu_limit(value: str) -> int:
+    try:
+        return _non_negative(value)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (a number of vCPUs; 0 allows nothing)") from None
+
+
+def _price(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a price in USD per hour, like 0.5, got '{value}'") from None
+    if not number >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return number
+
+
+_AGE_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _since(value: str, now: datetime | None = None) -> str:
+    """``7d``/``24h``/``30m``/``2w`` ago, a date (local midnight) or a date-time (local unless it
+    says otherwise), as an ISO 8601 UTC timestamp for the server."""
+    text = value.strip()
+    found = re.fullmatch(r"(\d+)\s*([mhdw])", text.lower())
+    if found:
+        amount = int(found.group(1))
+        if amount < 1:
+            raise argparse.ArgumentTypeError(f"an age must be 1 or more, got '{value}'")
+        moment = (now or datetime.now(timezone.utc)) - timedelta(seconds=amount * _AGE_UNITS[found.group(2)])
+    else:
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a date like 2026-11-01, a date and time like 2026-11-01T08:00, "
+                f"or an age like 24h or 7d, got '{value}'") from None
+        if moment.tzinfo is None:
+            moment = moment.astimezone()  # local time
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def build_parser() -> argparse.ArgumentParser:
     # Shared options are accepted before or after the command; SUPPRESS keeps a later
     # (sub-command) parser from overwriting a value given earlier with its default.
@@ -122,11 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run Azure ML CLI v2 jobs on a Serverless Studio.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action=_Version)
-    commands = parser.add_subparsers(dest="command", metavar="{job,validate}")
+    commands = parser.add_subparsers(dest="command", metavar="{job,validate,quota,usage,compute,vm-size}")
 
     job = commands.add_parser("job", help="create, follow and manage jobs",
                               description="Create, follow and manage jobs.", parents=[fmt, conn])
-    job_commands = job.add_subparsers(dest="job_command", metavar="{create,stream,show,list,cancel,download,explain}")
+    job_commands = job.add_subparsers(dest="job_command",
+                                      metavar="{create,stream,show,list,cancel,download,explain,evict}")
     job.set_defaults(handler=lambda args: _help(job))
 
     both = [fmt, conn]
@@ -172,10 +275,77 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a field of the file (repeatable)")
     p.set_defaults(handler=cmd_explain)
 
+    p = sub(job_commands, "evict", "evict a Spot job: it goes back to the queue (admins only)", both, "evict")
+    p.add_argument("-n", "--name", required=True, help="the job's name")
+    p.set_defaults(handler=cmd_evict)
+
     p = sub(commands, "validate", "check job files offline", [fmt], "validate")
     p.add_argument("-f", "--file", dest="files", action="append", required=True, metavar="FILE",
                    help="a YAML file to check (repeatable)")
     p.set_defaults(handler=cmd_validate)
+
+    def group(name: str, help: str, metavar: str):
+        parser_ = commands.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
+                                      parents=both)
+        parser_.set_defaults(handler=lambda args: _help(parser_))
+        return parser_.add_subparsers(dest=f"{name}_command", metavar=metavar)
+
+    quota = group("quota", "see and set vCPU quotas per VM family (setting: admins only)", "{list,set}")
+    p = sub(quota, "list", "list vCPU quotas and their use per VM family, and the Spot pool", both, "quota list")
+    p.add_argument("-w", "--workspace", help="the workspace (default: the profile's)")
+    p.add_argument("--all", dest="everything", action="store_true",
+                   help="also families with no quota and no use")
+    p.set_defaults(handler=cmd_quota_list)
+
+    p = sub(quota, "set", "set a family's vCPU limit (subscription, or a workspace's cap) or the Spot pool's",
+            both, "quota set")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--family", help="the quota family's id, like standardDSv2Family (see quota list --all)")
+    which.add_argument("--spot", action="store_true", help="the Spot pool shared by every family")
+    p.add_argument("--limit", required=True, type=_vcpu_limit, help="the limit in vCPUs (0 or more)")
+    p.add_argument("-w", "--workspace",
+                   help="cap this workspace instead of setting the subscription's limit (not with --spot)")
+    p.set_defaults(handler=cmd_quota_set)
+
+    usage = group("usage", "see what each compute uses and costs", "{list}")
+    p = sub(usage, "list", "list vCPUs, nodes, jobs and cost per compute, Serverless included", both, "usage list")
+    p.add_argument("-w", "--workspace", help="the workspace (default: the profile's)")
+    p.add_argument("--since", type=_since, metavar="WHEN",
+                   help="count vCPU-hours and cost from then: 2026-11-01, 2026-11-01T08:00, 24h, 7d")
+    p.set_defaults(handler=cmd_usage_list)
+
+    compute = group("compute", "create and manage named compute clusters", "{create,list,show,delete,list-sizes}")
+    p = sub(compute, "create", "create a compute cluster of one VM size that scales between min and max nodes",
+            both, "compute create")
+    p.add_argument("-n", "--name", required=True, help="the cluster's name")
+    p.add_argument("--size", required=True, help="its VM size, like Standard_DS3_v2 (see studio vm-size list)")
+    p.add_argument("--min-instances", type=_non_negative, default=0, help="nodes kept even when idle (default 0)")
+    p.add_argument("--max-instances", type=_positive, default=1, help="most nodes at once (default 1)")
+    p.add_argument("--idle-time-before-scale-down", type=_non_negative, default=120, metavar="SECONDS",
+                   help="seconds a node stays idle before it is released (default 120)")
+    p.add_argument("-w", "--workspace", help="the workspace (default: the profile's)")
+    p.set_defaults(handler=cmd_compute_create)
+
+    p = sub(compute, "list", "list compute clusters", both, "compute list")
+    p.add_argument("-w", "--workspace", help="the workspace (default: the profile's)")
+    p.set_defaults(handler=cmd_compute_list)
+
+    p = sub(compute, "show", "show a compute cluster, its nodes and state", both, "compute show")
+    p.add_argument("-n", "--name", required=True, help="the cluster's name")
+    p.set_defaults(handler=cmd_compute_show)
+
+    p = sub(compute, "delete", "delete a compute cluster", both, "compute delete")
+    p.add_argument("-n", "--name", required=True, help="the cluster's name")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(handler=cmd_compute_delete)
+
+    vm_size = group("vm-size", "the VM sizes of the catalogue", "{list}")
+    for group_, name in ((vm_size, "list"), (compute, "list-sizes")):
+        p = sub(group_, name, "list VM sizes with their prices and free quota", both, "vm-size list")
+        p.add_argument("--gpu", action="store_true", help="only sizes with GPUs")
+        p.add_argument("--max-price", type=_price, metavar="USD",
+                       help="only sizes costing at most this per hour (dedicated)")
+        p.set_defaults(handler=cmd_vm_size_list)
 
     parser.set_defaults(handler=lambda args: _help(parser))
     return parser
@@ -320,7 +490,7 @@ def _report_created(job: dict, *, out: TextIO | None, hint: bool) -> None:
         if job.get("queue_position") is not None:
             detail.append(f"position {job['queue_position']} in the queue")
         if job.get("estimated_start_at"):
-            detail.append(f"estimated start {output.format_time(job['estimated_start_at'])}")
+            detail.append(f"estimated start {output.format_eta(job['estimated_start_at'])}")
         _note(f"warning: {job['pending_reason']}" + (f" ({', '.join(detail)})" if detail else ""))
     if out is not None and hint and status not in TERMINAL:
         print(f"Follow it with: studio job stream --name {name}", file=out)
@@ -485,6 +655,134 @@ def cmd_explain(args) -> int:
         lines.extend(f"  - {item}" for item in answer.get("recommendations") or [])
         print("\n".join(lines))
     return 1 if answer.get("decision") == "reject" else 0
+
+
+def cmd_evict(args) -> int:
+    job = make_client(args).evict_job(args.name)
+    if _json_mode(args):
+        _emit_json(job)
+    else:
+        evictions = job.get("evictions")
+        print(f"Job {job.get('name', args.name)} evicted: {job.get('status')}"
+              + (f" (evictions so far: {evictions})" if evictions else ""))
+    return 0
+
+
+def cmd_quota_list(args) -> int:
+    quotas = make_client(args).quotas(workspace=args.workspace)
+    if _json_mode(args):
+        _emit_json(quotas)
+        return 0
+    rows = output.quota_rows(quotas, everything=args.everything)
+    print(output.quota_table(quotas, rows))
+    hidden = len(quotas.get("families") or []) - (len(rows) - 1)
+    if hidden:
+        _note(f"{hidden} famil{'ies' if hidden != 1 else 'y'} with no quota and no use not shown; --all shows them")
+    return 0
+
+
+def cmd_quota_set(args) -> int:
+    family = None if args.spot else args.family.strip()
+    if args.spot and args.workspace:
+        raise CliError("--spot: the Spot pool is shared by the whole subscription and has no workspace cap; "
+                       "leave out --workspace")
+    if family == "":
+        raise CliError("--family: give a quota family's id, like standardDSv2Family (see studio quota list --all)")
+    client = make_client(args)
+    if family is None:
+        quotas = client.set_spot_quota(args.limit)
+    else:
+        quotas = client.set_quota(family, args.limit, workspace=args.workspace)
+    if _json_mode(args):
+        _emit_json(quotas)
+        return 0
+    if family is None:
+        rows = [output.spot_row(quotas)]
+    else:
+        rows = [r for r in quotas.get("families") or [] if r.get("family") == family]
+        if not rows:  # the server calls it something else: show everything rather than nothing
+            rows = output.quota_rows(quotas, everything=True)
+    print(output.quota_table(quotas, rows))
+    return 0
+
+
+def cmd_usage_list(args) -> int:
+    rows = make_client(args).usage(workspace=args.workspace, since=args.since)
+    if _json_mode(args):
+        _emit_json(rows)
+    else:
+        print(output.usage_table(rows))
+    return 0
+
+
+def cmd_compute_create(args) -> int:
+    if args.min_instances > args.max_instances:
+        raise CliError(f"--min-instances ({args.min_instances}) cannot be more than "
+                       f"--max-instances ({args.max_instances})")
+    compute = make_client(args).create_compute(
+        args.name, size=args.size, min_instances=args.min_instances, max_instances=args.max_instances,
+        idle_time_before_scale_down=args.idle_time_before_scale_down, workspace=args.workspace)
+    if _json_mode(args):
+        _emit_json(compute)
+    else:
+        print(f"Compute {compute.get('name', args.name)} created\n" + output.compute_detail(compute))
+    return 0
+
+
+def cmd_compute_list(args) -> int:
+    computes = make_client(args).list_computes(workspace=args.workspace)
+    if _json_mode(args):
+        _emit_json(computes)
+    else:
+        print(output.compute_list_table(computes))
+    return 0
+
+
+def cmd_compute_show(args) -> int:
+    compute = make_client(args).get_compute(args.name)
+    if _json_mode(args):
+        _emit_json(compute)
+    else:
+        print(output.compute_detail(compute))
+    return 0
+
+
+def cmd_compute_delete(args) -> int:
+    client = make_client(args)
+    if not args.yes and not confirm(f"delete compute {args.name}", "Its nodes are released."):
+        raise CliError(f"compute {args.name} was not deleted")
+    client.delete_compute(args.name)
+    if _json_mode(args):
+        _emit_json({"name": args.name, "deleted": True})
+    else:
+        print(f"Compute {args.name} deleted")
+    return 0
+
+
+def confirm(action: str, consequence: str = "") -> bool:
+    """Ask on the terminal (the question on stderr, so stdout stays clean); never guess without one."""
+    if not sys.stdin or not sys.stdin.isatty():
+        raise CliError(f"refusing to {action} without confirmation: the input is not a terminal; "
+                       "pass --yes to go ahead")
+    print(f"{action[0].upper()}{action[1:]}? {consequence + ' ' if consequence else ''}[y/N] ",
+          end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    if not answer:  # end of input
+        print(file=sys.stderr)
+    return answer.strip().lower() in ("y", "yes")
+
+
+def cmd_vm_size_list(args) -> int:
+    sizes = make_client(args).vm_sizes()
+    if args.gpu:
+        sizes = [v for v in sizes if (v.get("gpus") or 0) > 0]
+    if args.max_price is not None:
+        sizes = [v for v in sizes if v.get("price_dedicated") is not None and v["price_dedicated"] <= args.max_price]
+    if _json_mode(args):
+        _emit_json(sizes)
+    else:
+        print(output.vm_size_table(sizes))
+    return 0
 
 
 def cmd_validate(args) -> int:

@@ -104,10 +104,24 @@ def job_list_table(jobs: Sequence[dict]) -> str:
     return table(jobs, JOB_COLUMNS) if jobs else "No jobs found."
 
 
-def job_detail(job: dict, outputs: Sequence[dict] | None = None) -> str:
-    instance = job.get("instance_type") or ""
-    if instance and job.get("instance_type_reason"):
-        instance += f" ({job['instance_type_reason']})"
+def format_eta(value: str | None, now: datetime | None = None) -> str:
+    """An estimated start as local time and how far off it is: ``2025-01-01 11:00:00 (in 12 min)``."""
+    moment = parse_time(value)
+    if moment is None:
+        return value or ""
+    seconds = (moment - (now or datetime.now(timezone.utc))).total_seconds()
+    if seconds <= 30:
+        away = "any moment now"
+    else:
+        minutes = max(1, round(seconds / 60))
+        hours, days = minutes // 60, minutes // 1440
+        away = (f"in {minutes} min" if minutes < 60 else f"in {hours} h {minutes % 60} min" if hours < 48
+                else f"in {days} d {hours % 24} h")
+    return f"{format_time(value)} ({away})"
+
+
+def job_detail(job: dict, outputs: Sequence[dict] | None = None, now: datetime | None = None) -> str:
+    requested = job.get("requested_instance_type")
     sections = [key_values([
         ("Name", job.get("name")),
         ("Display name", job.get("display_name") if job.get("display_name") != job.get("name") else None),
@@ -118,11 +132,14 @@ def job_detail(job: dict, outputs: Sequence[dict] | None = None) -> str:
         ("Submitted by", job.get("submitted_by")),
         ("Compute", job.get("compute")),
         ("Tier", job.get("tier")),
-        ("Instance type", instance),
+        ("VM size", job.get("instance_type")),
+        ("Requested VM size", requested if requested and requested != job.get("instance_type") else None),
+        ("Why this size", job.get("instance_type_reason")),
         ("Instance count", job.get("instance_count")),
         ("Pending reason", job.get("pending_reason")),
         ("Queue position", job.get("queue_position")),
-        ("Estimated start", format_time(job.get("estimated_start_at"))),
+        ("Estimated start", format_eta(job.get("estimated_start_at"), now)),
+        ("Evictions", job.get("evictions") or None),
         ("Created", format_time(job.get("created_at"))),
         ("Started", format_time(job.get("started_at"))),
         ("Ended", format_time(job.get("ended_at"))),
@@ -139,6 +156,167 @@ def job_detail(job: dict, outputs: Sequence[dict] | None = None) -> str:
     if outputs:
         sections.append("Outputs\n" + table(outputs, OUTPUT_COLUMNS))
     return "\n\n".join(sections)
+
+
+# -- quotas, usage, computes and VM sizes ---------------------------------------------------
+
+SPOT_LABEL = "Spot (shared pool)"
+
+
+def number(value: Any) -> str:
+    """A count of vCPUs or nodes: whole numbers without a decimal point."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def money(value: Any) -> str:
+    return "" if value is None else f"{float(value):.2f}"
+
+
+def _free(limit: Any, in_use: Any) -> float:
+    return max(0, (limit or 0) - (in_use or 0))
+
+
+def quota_free(row: dict) -> float:
+    """vCPUs the workspace could still start in this family: the subscription's free quota,
+    capped by what is left of the workspace's own cap when there is one."""
+    free = _free(row.get("subscription_limit"), row.get("subscription_in_use"))
+    if row.get("workspace_limit") is not None:
+        free = min(free, _free(row["workspace_limit"], row.get("workspace_in_use")))
+    return free
+
+
+def quota_row_shown(row: dict) -> bool:
+    return any(row.get(key) for key in ("subscription_limit", "workspace_limit",
+                                         "subscription_in_use", "workspace_in_use"))
+
+
+QUOTA_COLUMNS: list[Column] = [
+    ("family", lambda r: r.get("family")),
+    ("subscription limit", lambda r: number(r.get("subscription_limit") or 0)),
+    ("workspace cap", lambda r: "-" if r.get("workspace_limit") is None else number(r["workspace_limit"])),
+    ("in use (subscription)", lambda r: number(r.get("subscription_in_use") or 0)),
+    ("in use (workspace)", lambda r: "-" if r.get("_spot") else number(r.get("workspace_in_use") or 0)),
+    ("free", lambda r: number(quota_free(r))),
+]
+
+
+def spot_row(quotas: dict) -> dict:
+    """The shared Spot pool as a quota row (subscription level only: it has no workspace cap)."""
+    spot = quotas.get("spot") or {}
+    return {"family": SPOT_LABEL, "subscription_limit": spot.get("limit"), "workspace_limit": None,
+            "subscription_in_use": spot.get("in_use"), "_spot": True}
+
+
+def quota_rows(quotas: dict, *, everything: bool = False) -> list[dict]:
+    """Families with some quota or use (every family with ``everything``), then the Spot pool."""
+    families = [r for r in quotas.get("families") or [] if everything or quota_row_shown(r)]
+    return [*families, spot_row(quotas)]
+
+
+def quota_table(quotas: dict, rows: Sequence[dict]) -> str:
+    heading = f"vCPU quota of subscription {quotas.get('subscription') or '?'}"
+    if quotas.get("workspace"):
+        heading += f", workspace {quotas['workspace']}"
+    return heading + "\n" + table(rows, QUOTA_COLUMNS)
+
+
+def _vcpus_by_family(row: dict) -> str:
+    used = {k: v for k, v in (row.get("vcpus_in_use") or {}).items() if v}
+    return ", ".join(f"{family}: {number(v)}" for family, v in sorted(used.items())) or "0"
+
+
+USAGE_COLUMNS: list[Column] = [
+    ("compute", lambda r: r.get("compute")),
+    ("kind", lambda r: r.get("kind")),
+    ("nodes in use", lambda r: number(r.get("nodes_in_use") or 0)),
+    ("vcpus in use", _vcpus_by_family),
+    ("running jobs", lambda r: number(r.get("running_jobs") or 0)),
+    ("vcpu-hours", lambda r: money(r.get("vcpu_hours") or 0)),
+    ("cost (usd)", lambda r: money(r.get("cost_usd") or 0)),
+]
+
+
+def usage_table(rows: Sequence[dict]) -> str:
+    """Serverless first (always present, as a compute beside the named clusters), then the clusters."""
+    serverless = [r for r in rows if r.get("kind") == "serverless" or r.get("compute") == "Serverless"]
+    others = [r for r in rows if r not in serverless]
+    if not serverless:
+        serverless = [{"compute": "Serverless", "kind": "serverless"}]
+    return table([*serverless, *others], USAGE_COLUMNS)
+
+
+def _compute_state(compute: dict) -> str:
+    state = compute.get("state") or ""
+    if compute.get("scaling_down_until"):
+        state += f" until {format_time(compute['scaling_down_until'])}"
+    return state
+
+
+COMPUTE_COLUMNS: list[Column] = [
+    ("name", lambda c: c.get("name")),
+    ("type", lambda c: c.get("type")),
+    ("size", lambda c: c.get("size")),
+    ("min", lambda c: c.get("min_instances")),
+    ("max", lambda c: c.get("max_instances")),
+    ("idle scale-down", lambda c: _seconds(c.get("idle_time_before_scale_down"))),
+    ("allocated", lambda c: c.get("allocated_nodes")),
+    ("busy", lambda c: c.get("busy_nodes")),
+    ("state", _compute_state),
+]
+
+
+def _seconds(value: Any) -> str:
+    return "" if value is None else f"{number(value)} s"
+
+
+def compute_list_table(computes: Sequence[dict]) -> str:
+    if not computes:
+        return "No computes found (jobs without a compute run on serverless)."
+    return table(computes, COMPUTE_COLUMNS)
+
+
+def compute_detail(compute: dict) -> str:
+    return key_values([
+        ("Name", compute.get("name")),
+        ("Type", compute.get("type")),
+        ("Size", compute.get("size")),
+        ("Min instances", compute.get("min_instances")),
+        ("Max instances", compute.get("max_instances")),
+        ("Idle time before scale down", _seconds(compute.get("idle_time_before_scale_down"))),
+        ("Allocated nodes", compute.get("allocated_nodes")),
+        ("Busy nodes", compute.get("busy_nodes")),
+        ("State", _compute_state(compute)),
+        ("Created", format_time(compute.get("created_at"))),
+    ])
+
+
+def _gpus(size: dict) -> str:
+    count = size.get("gpus") or 0
+    return f"{count} x {size['gpu_model']}" if count and size.get("gpu_model") else str(count)
+
+
+VM_SIZE_COLUMNS: list[Column] = [
+    ("name", lambda v: v.get("name")),
+    ("family", lambda v: v.get("family")),
+    ("vcpus", lambda v: number(v.get("vcpus"))),
+    ("memory", lambda v: f"{number(v.get('memory_gib'))} GiB" if v.get("memory_gib") is not None else ""),
+    ("gpus", _gpus),
+    ("price $/h", lambda v: _price(v.get("price_dedicated"))),
+    ("spot $/h", lambda v: _price(v.get("price_spot"))),
+    ("quota free", lambda v: number(v.get("quota_available"))),
+]
+
+
+def _price(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.4f}"
+
+
+def vm_size_table(sizes: Sequence[dict]) -> str:
+    return table(sizes, VM_SIZE_COLUMNS) if sizes else "No VM sizes match."
 
 
 def format_issue(issue: Any, file: str | None = None) -> str:

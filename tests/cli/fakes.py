@@ -61,7 +61,7 @@ class FakeStudio:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = _serve
+            do_GET = do_POST = do_DELETE = _serve
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -89,3 +89,19 @@ def job(name: str = "happy_cat_1", status: str = "Queued", **fields) -> dict:
             "created_at": "2025-01-01T10:00:00Z", "started_at": None, "ended_at": None, "exit_code": None,
             "error": "", "pending_reason": "", "queue_position": None, "estimated_start_at": None,
             "instance_type": "Standard_D2as_v4", "instance_count": 1, "tier": "Standard", **fields}
+
+
+def family(name: str, limit: int, *, cap: int | None = None, used: int = 0, ws_used: int = 0) -> dict:
+    return {"family": name, "display_name": f"{name} vCPUs", "subscription_limit": limit, "workspace_limit": cap,
+            "subscription_in_use": used, "workspace_in_use": ws_used}
+
+
+def quotas(*families: dict, spot_limit: int = 10, spot_used: int = 0, workspace: str | None = "ws-1") -> dict:
+    return {"subscription": "sub-1", "workspace": workspace, "families": list(families),
+            "spot": {"limit": spot_limit, "in_use": spot_used}}
+
+
+def compute(name: str = "cpu-cluster", **fields) -> dict:
+    return {"name": name, "type": "amlcompute", "size": "Standard_DS3_v2", "min_instances": 0, "max_instances": 4,
+            "idle_time_before_scale_down": 120, "allocated_nodes": 0, "busy_nodes": 0, "state": "steady",
+            "scaling_down_until": None, "created_at": "2025-01-01T10:00:00Z", **fields}

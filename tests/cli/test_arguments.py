@@ -61,15 +61,35 @@ def test_it_prints_its_version(capsys):
     assert capsys.readouterr().out.startswith("studio ")
 
 
-@pytest.mark.parametrize("command", [[], ["job"], ["job", "create"], ["job", "download"], ["validate"]])
+GROUPS = [["job"], ["quota"], ["usage"], ["compute"], ["vm-size"]]
+
+
+@pytest.mark.parametrize("command", [
+    [], *GROUPS, ["job", "create"], ["job", "download"], ["job", "evict"], ["validate"],
+    ["quota", "list"], ["quota", "set"], ["usage", "list"], ["compute", "create"], ["compute", "list"],
+    ["compute", "show"], ["compute", "delete"], ["compute", "list-sizes"], ["vm-size", "list"]])
 def test_it_has_help_with_examples_on_every_command(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([*command, "--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "usage: studio" in out
-    if command != ["job"]:
+    if command not in GROUPS:
         assert "examples:" in out
+        assert f"studio {' '.join(command)}" in out.split("examples:")[1]
+
+
+@pytest.mark.parametrize("group, commands", [("quota", ["list", "set"]), ("usage", ["list"]),
+                                             ("compute", ["create", "list", "show", "delete", "list-sizes"]),
+                                             ("vm-size", ["list"])])
+def test_it_shows_a_groups_commands_when_none_is_given(run, group, commands):
+    code, _, err = run(group)
+    assert code == 2 and all(name in err for name in commands)
+
+
+def test_it_defaults_new_computes_like_az_ml():
+    args = parse("compute", "create", "-n", "c", "--size", "Standard_DS3_v2")
+    assert (args.min_instances, args.max_instances, args.idle_time_before_scale_down) == (0, 1, 120)
 
 
 def test_it_shows_help_when_no_command_is_given(run):

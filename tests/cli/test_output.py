@@ -77,3 +77,20 @@ def test_it_renders_validation_results():
 def test_it_writes_json_that_round_trips():
     data = {"name": "j", "nested": [1, "ü"]}
     assert json.loads(output.to_json(data)) == data
+
+
+def test_it_says_when_an_estimated_start_is():
+    now = datetime(2025, 1, 1, 10, 0, tzinfo=timezone.utc)
+    assert output.format_eta("2025-01-01T10:12:00Z", now).endswith(" (in 12 min)")
+    assert output.format_eta("2025-01-01T12:05:00Z", now).endswith(" (in 2 h 5 min)")
+    assert output.format_eta("2025-01-01T09:59:00Z", now).endswith(" (any moment now)")
+    assert output.format_eta("2025-01-04T13:00:00Z", now).endswith(" (in 3 d 3 h)")
+    assert output.format_eta(None, now) == ""
+
+
+def test_it_counts_free_quota_under_both_limits():
+    row = {"subscription_limit": 20, "subscription_in_use": 12, "workspace_limit": None, "workspace_in_use": 2}
+    assert output.quota_free(row) == 8
+    assert output.quota_free({**row, "workspace_limit": 4}) == 2
+    assert output.quota_free({**row, "workspace_limit": 1}) == 0  # over its cap: nothing, never negative
+    assert output.quota_free({"subscription_limit": None, "workspace_limit": None}) == 0
