@@ -1,0 +1,31 @@
+"""What a node is told so that `mlflow` in its script reaches the studio as the job, and only as it."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+from jobs.executors import assignment_for
+from jobs.models import JobStatus, Node, TrackingExperiment
+from tests.tracking.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_gives_each_node_the_mlflow_variables(make_job, settings, user, data_dir):
+    settings.STUDIO_PUBLIC_URL = "http://studio.example:8000/"
+    settings.SECRET_KEY = "the-servers-own-secret-key-" + "k" * 40
+    job = make_job(name="two-nodes", instance_count=2)
+    envs = [assignment_for(Node.objects.create(job=job, index=i)).extra_env for i in range(2)]
+    assert envs[0] == envs[1]  # every node of the job logs to the same run, with the same token
+    env = envs[0]
+    assert env["MLFLOW_TRACKING_URI"] == "http://studio.example:8000"
+    assert env["MLFLOW_RUN_ID"] == job.name
+    assert env["MLFLOW_TRACKING_TOKEN"] != Token.objects.get_or_create(user=user)[0].key
+    assert settings.SECRET_KEY not in env["MLFLOW_TRACKING_TOKEN"] and job.tracking_secret not in env["MLFLOW_TRACKING_TOKEN"]
+    assert TrackingExperiment.objects.filter(workspace=job.workspace, name=job.experiment_name).exists()
+
+    reader = client_for(env["MLFLOW_TRACKING_TOKEN"])
+    assert reader.get("/api/2.0/mlflow/runs/get", {"run_id": job.name}).status_code == 200
+    type(job).objects.filter(id=job.id).update(status=JobStatus.COMPLETED)
+    assert reader.get("/api/2.0/mlflow/runs/get", {"run_id": job.name}).status_code == 401
