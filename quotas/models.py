@@ -1,4 +1,5 @@
-"""Who owns compute: subscriptions and their workspaces (quotas per VM family arrive next)."""
+"""Who owns compute and how much of it: subscriptions, workspaces, the VM catalogue,
+quotas per VM family, clusters, and the usage ledger."""
 
 from django.conf import settings
 from django.db import models
@@ -8,6 +9,7 @@ class Subscription(models.Model):
     name = models.CharField(max_length=64, unique=True)
     display_name = models.CharField(max_length=200, blank=True)
     admins = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="administered_subscriptions", blank=True)
+    spot_vcpu_limit = models.PositiveIntegerField(default=20, help_text="The one Spot (low-priority) vCPU pool")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -37,3 +39,107 @@ class WorkspaceMember(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_user")]
+
+
+class QuotaFamily(models.Model):
+    """A quota bucket: a VM family (``standardDSv3Family``) or the regional total (``cores``)."""
+
+    family_id = models.CharField(max_length=64, unique=True)
+    display_name = models.CharField(max_length=200)
+    default_limit = models.PositiveIntegerField(null=True, blank=True,
+                                                help_text="vCPUs a new subscription gets")
+
+    class Meta:
+        verbose_name_plural = "quota families"
+        ordering = ["family_id"]
+
+    def __str__(self) -> str:
+        return self.family_id
+
+
+class VmSize(models.Model):
+    class Serverless(models.TextChoices):
+        YES = "yes"
+        NO = "no"
+        UNKNOWN = "unknown"
+
+    name = models.CharField(max_length=64, unique=True)
+    family = models.ForeignKey(QuotaFamily, on_delete=models.PROTECT, to_field="family_id", related_name="sizes")
+    vcpus = models.PositiveIntegerField()
+    memory_gib = models.FloatField()
+    gpus = models.PositiveIntegerField(default=0)
+    gpu_model = models.CharField(max_length=100, blank=True)
+    temp_disk_gib = models.FloatField(default=0)
+    price_dedicated = models.FloatField(null=True, blank=True, help_text="USD per hour")
+    price_spot = models.FloatField(null=True, blank=True, help_text="USD per hour; empty: not offered as Spot")
+    category = models.CharField(max_length=32)
+    serverless = models.CharField(max_length=8, choices=Serverless.choices, default=Serverless.YES)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SubscriptionQuota(models.Model):
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="quotas")
+    family = models.ForeignKey(QuotaFamily, on_delete=models.PROTECT, to_field="family_id")
+    limit = models.PositiveIntegerField(help_text="vCPUs")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["subscription", "family"], name="one_quota_per_family")]
+
+
+class WorkspaceQuota(models.Model):
+    """A workspace's cap for one family; it never exceeds the subscription's quota."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="quotas")
+    family = models.ForeignKey(QuotaFamily, on_delete=models.PROTECT, to_field="family_id")
+    limit = models.PositiveIntegerField(help_text="vCPUs")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "family"], name="one_cap_per_family")]
+
+
+class Cluster(models.Model):
+    """A named compute cluster: fixed VM size, min/max nodes, idle scale-down."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="clusters")
+    name = models.CharField(max_length=32)
+    size = models.ForeignKey(VmSize, on_delete=models.PROTECT, to_field="name")
+    min_instances = models.PositiveIntegerField(default=0)
+    max_instances = models.PositiveIntegerField(default=1)
+    idle_seconds = models.PositiveIntegerField(default=120)
+    allocated = models.PositiveIntegerField(default=0, help_text="Nodes the cluster holds now")
+    idle_since = models.DateTimeField(null=True, blank=True)
+    scaling_down_until = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="one_cluster_per_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UsageRecord(models.Model):
+    """One node's use of compute, from start to end: vCPU-seconds and cost."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="usage")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    job_name = models.CharField(max_length=255)
+    node_id = models.BigIntegerField(unique=True)
+    compute = models.CharField(max_length=64, help_text="'Serverless' or a cluster's name")
+    vm_size = models.CharField(max_length=64)
+    family = models.CharField(max_length=64)
+    tier = models.CharField(max_length=16)
+    vcpus = models.PositiveIntegerField()
+    price_per_hour = models.FloatField(default=0)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "started_at"], name="usage_by_time"),
+                   models.Index(fields=["ended_at"], name="usage_open")]
