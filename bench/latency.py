@@ -79,9 +79,11 @@ def baseline_celery(n: int, env: dict) -> dict:
         stop(worker)
 
 
-def start_celery_worker(env: dict, queue: str) -> subprocess.Popen:
+def start_celery_worker(env: dict, queue: str | None) -> subprocess.Popen:
+    """A worker on ``queue``, or (None) on every VM size's queue, as users start it."""
+    queues = ["-Q", queue] if queue else []
     return subprocess.Popen(
-        [PY, "-m", "celery", "-A", "studio", "worker", "-Q", queue, "-c", "2", "--pool", "threads",
+        [PY, "-m", "celery", "-A", "studio", "worker", *queues, "-c", "2", "--pool", "threads",
          "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING"],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
@@ -108,7 +110,7 @@ def run_studio(n: int, env: dict, label: str) -> dict:
     token = next(line.split()[-1] for line in out.splitlines() if line.startswith("API token:"))
     studio = subprocess.Popen([PY, "manage.py", "runstudio", "--workers", "2"], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    worker = start_celery_worker(env, "serverless") if env.get("CELERY_BROKER_URL") else None
+    worker = start_celery_worker(env, None) if env.get("CELERY_BROKER_URL") else None
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
     base = f"http://127.0.0.1:{port}/api/v1"

@@ -21,6 +21,7 @@ from django.db import close_old_connections, connection
 from jobs import services, storage
 from jobs.models import JobStatus, Node
 from jobs.runtime.agent import NodeAssignment, NodeOutcome, run_node
+from jobs.tracking.services import job_tracking_env
 from jobs.wake import Doorbell, ring
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def assignment_for(node: Node) -> NodeAssignment:
         artifacts_dir=storage.artifacts_dir(job.name),
         timeout_seconds=job.timeout_seconds,
         master_port=29500 + (job.id % 1000),
+        extra_env=job_tracking_env(job=job),  # MLFLOW_TRACKING_URI, MLFLOW_RUN_ID, MLFLOW_TRACKING_TOKEN
     )
 
 
@@ -148,6 +150,7 @@ class LocalExecutor:
 
         services.node_reap()
         if self.run_scheduler:
+            services.spot_random_evictions(elapsed_seconds=self.interval)
             schedule_cycle()
 
     def run(self) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from quotas.models import Workspace
 
@@ -44,6 +47,11 @@ class FailureKind(models.TextChoices):
     EVICTED = "evicted", "Evicted"
 
 
+def new_tracking_secret() -> str:
+    """A job's own secret, from which its MLflow tracking token is derived (jobs.tracking.auth)."""
+    return secrets.token_urlsafe(32)
+
+
 class Job(models.Model):
     name = models.CharField(max_length=255, unique=True)
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="jobs")
@@ -61,7 +69,9 @@ class Job(models.Model):
     compute = models.CharField(max_length=255, default="serverless")
     tier = models.CharField(max_length=16, default="Standard")
     priority = models.IntegerField(default=0)
-    instance_type = models.CharField(max_length=64, blank=True)
+    requested_instance_type = models.CharField(max_length=64, blank=True,
+                                               help_text="resources.instance_type as submitted; empty: automatic")
+    instance_type = models.CharField(max_length=64, blank=True, help_text="The VM size the scheduler chose")
     instance_type_reason = models.TextField(blank=True)
     instance_count = models.PositiveIntegerField(default=1)
     timeout_seconds = models.PositiveIntegerField(null=True, blank=True)
@@ -78,6 +88,15 @@ class Job(models.Model):
     exit_code = models.IntegerField(null=True, blank=True)
     failure_kind = models.CharField(max_length=32, choices=FailureKind.choices, blank=True)
     error = models.TextField(blank=True)
+
+    attempt = models.PositiveIntegerField(default=0, help_text="Admissions so far; a Spot eviction adds one")
+    evictions = models.PositiveIntegerField(default=0)
+    evicting = models.BooleanField(default=False, help_text="An eviction is in flight")
+
+    tracking_secret = models.CharField(
+        max_length=64, default=new_tracking_secret, editable=False,
+        help_text="Per-job secret the MLflow tracking token is derived from; never shown to anyone",
+    )
 
     class Meta:
         indexes = [
@@ -97,11 +116,13 @@ class Node(models.Model):
     """One node of an admitted job: a real process on a worker."""
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="nodes")
+    attempt = models.PositiveIntegerField(default=1)
     index = models.PositiveIntegerField()
     pool = models.CharField(max_length=64, default="serverless", help_text="Worker queue that runs it")
     status = models.CharField(max_length=32, choices=JobStatus.choices, default=JobStatus.PROVISIONING)
     worker = models.CharField(max_length=255, blank=True, help_text="Worker that claimed it")
     cancel_requested = models.BooleanField(default=False)
+    evict_requested = models.BooleanField(default=False)
     claimed_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -113,7 +134,7 @@ class Node(models.Model):
     log_size = models.BigIntegerField(default=0, help_text="Characters of user log received so far")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["job", "index"], name="one_node_per_index")]
+        constraints = [models.UniqueConstraint(fields=["job", "attempt", "index"], name="one_node_per_index")]
         indexes = [models.Index(fields=["status", "worker"], name="node_claim")]
 
     def __str__(self) -> str:
@@ -140,3 +161,101 @@ class JobEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+
+# --- MLflow tracking: what a job's script logs with `mlflow` (see jobs/tracking) -------------------
+
+
+class TrackingExperiment(models.Model):
+    """An MLflow experiment: a workspace's experiment name, with the numeric id MLflow clients use."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="tracking_experiments")
+    name = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="one_experiment_per_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrackingRun(models.Model):
+    """A run that a job's script created besides the job's own (``mlflow.start_run(nested=True)``, or a
+    second ``start_run`` after ``end_run``). The job's own run is the job itself (run id == job name)
+    and has no row here."""
+
+    run_id = models.CharField(max_length=32, unique=True)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="tracking_runs")
+    experiment = models.ForeignKey(TrackingExperiment, on_delete=models.CASCADE, related_name="runs")
+    name = models.CharField(max_length=255, blank=True)
+    parent_run_id = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, default="RUNNING")
+    user_id = models.CharField(max_length=255, blank=True)
+    start_time = models.BigIntegerField(help_text="Milliseconds since the epoch, as MLflow counts")
+    end_time = models.BigIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.run_id
+
+
+def _per_run_unique(model: str) -> list[models.UniqueConstraint]:
+    """One value per key in the job's own run (run is null) and in each of its other runs."""
+    return [
+        models.UniqueConstraint(fields=["job", "key"], condition=Q(run__isnull=True), name=f"{model}_job_key"),
+        models.UniqueConstraint(fields=["run", "key"], condition=Q(run__isnull=False), name=f"{model}_run_key"),
+    ]
+
+
+class MetricPoint(models.Model):
+    """One logged value of a metric. ``run`` is null for the job's own run."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="metric_points")
+    run = models.ForeignKey(TrackingRun, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=250)
+    value = models.FloatField(help_text="0 when is_nan (SQLite cannot store NaN)")
+    is_nan = models.BooleanField(default=False)
+    step = models.BigIntegerField(default=0)
+    timestamp = models.BigIntegerField(help_text="Milliseconds since the epoch")
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "key", "step"], name="metric_job_key_step")]
+
+
+class LatestMetric(models.Model):
+    """Each metric's latest value (highest step, then timestamp), kept on write so reads are one query."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="latest_metrics")
+    run = models.ForeignKey(TrackingRun, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=250)
+    value = models.FloatField()
+    is_nan = models.BooleanField(default=False)
+    step = models.BigIntegerField(default=0)
+    timestamp = models.BigIntegerField()
+
+    class Meta:
+        constraints = _per_run_unique("latest_metric")
+
+
+class RunParam(models.Model):
+    """A logged parameter; MLflow never lets a parameter change once logged."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="params")
+    run = models.ForeignKey(TrackingRun, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=250)
+    value = models.TextField()
+
+    class Meta:
+        constraints = _per_run_unique("run_param")
+
+
+class RunTag(models.Model):
+    """A tag set with ``mlflow.set_tag``; setting it again replaces the value."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="run_tags")
+    run = models.ForeignKey(TrackingRun, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=250)
+    value = models.TextField()
+
+    class Meta:
+        constraints = _per_run_unique("run_tag")

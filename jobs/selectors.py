@@ -6,10 +6,12 @@ from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from jobs import storage
-from jobs.models import Job, LogChunk, Node
-from quotas.models import Workspace
+from jobs.models import ADMITTED, Job, LogChunk, Node
+from quotas import selectors as quota_selectors
+from quotas.models import Cluster, Workspace
 from studio.errors import ApplicationError, NotFound
 
 
@@ -35,25 +37,13 @@ def job_get_for_user(*, user: AbstractBaseUser, name: str) -> Job:
 
 
 def workspace_for_submit(*, user: AbstractBaseUser, name: str | None) -> Workspace:
-    workspaces = Workspace.objects.filter(members=user).order_by("name")
-    if name:
-        workspace = workspaces.filter(name=name).first()
-        if workspace is None:
-            raise NotFound(f"workspace: you are not a member of a workspace named '{name}'", {"field": "workspace"})
-        return workspace
-    found = list(workspaces[:2])
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise ApplicationError("workspace: you are not a member of any workspace; ask an admin to add you",
-                               {"field": "workspace"})
-    raise ApplicationError("workspace: you belong to several workspaces; say which one with `workspace`",
-                           {"field": "workspace"})
+    return quota_selectors.workspace_for_user(user=user, name=name)
 
 
 def job_log_read(*, job: Job, node_index: int = 0, offset: int = 0, limit: int = 1_000_000) -> dict:
     """Log text from character ``offset``; ``next_offset`` is where to ask next time."""
-    node = Node.objects.filter(job=job, index=node_index).only("id", "log_size").first()
+    node = (Node.objects.filter(job=job, index=node_index).order_by("-attempt")  # the latest attempt's node
+            .only("id", "log_size").first())
     if node is None:
         return {"offset": offset, "next_offset": offset, "text": "", "node": node_index}
     chunks = (LogChunk.objects.filter(node=node).filter(offset__gte=_chunk_start(node.id, offset))
@@ -97,3 +87,26 @@ def job_output_path(*, job: Job, path: str) -> Path:
     if not target.exists():
         raise NotFound(f"job '{job.name}' has no output '{path}'; `studio job show` lists them")
     return target
+
+
+def compute_list(*, workspace: Workspace) -> list:
+    """The workspace's clusters, each with its busy nodes and state (two queries)."""
+    busy: dict[str, int] = {}
+    for compute, count in (Job.objects.filter(workspace=workspace, status__in=ADMITTED).exclude(compute="serverless")
+                           .values_list("compute", "instance_count")):
+        busy[compute] = busy.get(compute, 0) + count
+    now = timezone.now()
+    clusters = list(Cluster.objects.filter(workspace=workspace).order_by("name"))
+    for cluster in clusters:
+        cluster.busy_nodes = busy.get(cluster.name, 0)
+        scaling = cluster.scaling_down_until is not None and cluster.scaling_down_until > now
+        cluster.state = "scaling down" if scaling else ("busy" if cluster.busy_nodes else "steady")
+    return clusters
+
+
+def compute_get(*, workspace: Workspace, name: str):
+    cluster = next((c for c in compute_list(workspace=workspace) if c.name == name), None)
+    if cluster is None:
+        raise NotFound(f"compute '{name}' was not found in workspace '{workspace.name}'; "
+                       "`studio compute list` shows the clusters")
+    return cluster

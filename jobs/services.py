@@ -8,6 +8,8 @@ waking workers) is started on commit.
 from __future__ import annotations
 
 import logging
+import math
+import random
 import re
 import secrets
 import shutil
@@ -21,13 +23,15 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from jobs import storage, wake
-from jobs.models import PENDING, TERMINAL, FailureKind, Job, JobEvent, JobStatus, LogChunk, Node
+from jobs.models import ADMITTED, PENDING, TERMINAL, FailureKind, Job, JobEvent, JobStatus, LogChunk, Node
 from jobs.runtime.agent import NodeOutcome
 from jobs.scheduling import core
-from jobs.scheduling.service import schedule_cycle, snapshot_load
+from jobs.scheduling.service import job_evict_request, schedule_cycle, snapshot_load
 from jobs.specs import CommandJobSpec, is_remote
-from quotas.models import Workspace
-from studio.errors import ApplicationError, Conflict
+from quotas import services as quota_services
+from quotas.core import SPOT, STANDARD
+from quotas.models import Cluster, Workspace
+from studio.errors import ApplicationError, Conflict, Forbidden
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +55,17 @@ def _after_commit_cycle() -> None:
     transaction.on_commit(lambda: schedule_cycle(), robust=True)
 
 
-def _pending_job(spec: CommandJobSpec, *, job_id: int = 0) -> core.PendingJob:
+def _pending_job(spec: CommandJobSpec, workspace: Workspace, *, job_id: int = 0) -> core.PendingJob:
     resources = spec.resources
     queue = spec.queue_settings
     return core.PendingJob(
         id=job_id,
         name=spec.name or "",
         submitted_at=timezone.now(),
+        workspace=workspace.name,
         instance_count=(resources.instance_count if resources and resources.instance_count else 1),
+        instance_type=(resources.instance_type if resources and resources.instance_type else None),
+        tier=_tier(queue.job_tier if queue else None),
         priority=_priority(queue.priority if queue else None),
         compute=spec.compute_name or core.SERVERLESS,
     )
@@ -68,9 +75,14 @@ def _priority(value: str | None) -> int:
     return {"low": -1, "medium": 0, "high": 1}.get((value or "medium").lower(), 0)
 
 
-def job_explain(*, spec: CommandJobSpec) -> core.Decision:
+def _tier(value: str | None) -> str:
+    """Serverless offers dedicated (Standard) and low-priority (Spot) nodes."""
+    return SPOT if (value or "").lower() == "spot" else STANDARD
+
+
+def job_explain(*, spec: CommandJobSpec, workspace: Workspace) -> core.Decision:
     """What the scheduling service would do with ``spec`` if it were submitted now."""
-    return core.explain(_pending_job(spec), snapshot_load())
+    return core.explain(_pending_job(spec, workspace), snapshot_load())
 
 
 def job_submit(
@@ -99,7 +111,7 @@ def job_submit(
         raise Conflict(f"name: a job named '{name}' already exists; choose another name or leave it out",
                        {"field": "name"})
     _check_uploads(spec, has_code=code is not None, uploaded=set(inputs))
-    decision = job_explain(spec=spec)
+    decision = job_explain(spec=spec, workspace=workspace)
     if isinstance(decision, core.Reject):
         raise ApplicationError(decision.reason, {"recommendations": list(decision.recommendations)})
 
@@ -114,7 +126,7 @@ def job_submit(
             storage.unpack_archive(archive, storage.uploads_dir(name) / input_name, field=f"inputs.{input_name}",
                                    max_bytes=settings.STUDIO_CODE_MAX_BYTES)
         with transaction.atomic():
-            pending = _pending_job(spec)
+            pending = _pending_job(spec, workspace)
             job = Job.objects.create(
                 name=name,
                 workspace=workspace,
@@ -127,14 +139,15 @@ def job_submit(
                 spec={**spec.to_dict(), "name": name},
                 spec_yaml=spec_yaml,
                 compute=pending.compute,
-                tier=(spec.queue_settings.job_tier if spec.queue_settings and spec.queue_settings.job_tier else "Standard"),
+                tier=pending.tier,
                 priority=pending.priority,
-                instance_type=(spec.resources.instance_type or "") if spec.resources else "",
+                requested_instance_type=pending.instance_type or "",
                 instance_count=pending.instance_count,
                 timeout_seconds=spec.limits.timeout if spec.limits else None,
             )
             where = "serverless compute" if pending.compute == core.SERVERLESS else f"compute '{pending.compute}'"
-            _event(job.id, f"submitted by {user.get_username()} to {where}")
+            tier = " (Spot)" if pending.tier == SPOT else ""
+            _event(job.id, f"submitted by {user.get_username()} to {where}{tier}")
             _after_commit_cycle()
     except IntegrityError:
         shutil.rmtree(snapshot, ignore_errors=True)
@@ -190,7 +203,9 @@ def job_cancel(*, job: Job, user: AbstractBaseUser) -> Job:
             Node.objects.filter(job=job).exclude(status__in=TERMINAL).update(cancel_requested=True)
             # Nodes no worker has picked up yet end here; running ones stop within a second.
             unclaimed = Node.objects.filter(job=job, worker="").exclude(status__in=TERMINAL)
+            unclaimed_ids = list(unclaimed.values_list("id", flat=True))
             unclaimed.update(status=JobStatus.CANCELED, ended_at=now, failure_kind=FailureKind.CANCELED)
+            quota_services.usage_close(node_ids=unclaimed_ids, at=now)
             _event(job.id, f"cancel requested by {user.get_username()}")
             _finish_if_done(job.id)
             transaction.on_commit(wake.ring, robust=True)
@@ -270,10 +285,14 @@ def node_exited(*, node_id: int, outcome: NodeOutcome) -> None:
         node = Node.objects.select_for_update().get(id=node_id)
         if node.status in TERMINAL:
             return  # already settled (e.g. declared lost); a late report changes nothing
+        if node.evict_requested and outcome.status == JobStatus.CANCELED:
+            outcome = NodeOutcome(JobStatus.CANCELED, None, FailureKind.EVICTED, "evicted (Spot capacity reclaimed)")
+        now = timezone.now()
         Node.objects.filter(id=node_id).update(
-            status=outcome.status, ended_at=Now(), exit_code=outcome.exit_code,
+            status=outcome.status, ended_at=now, exit_code=outcome.exit_code,
             failure_kind=outcome.failure_kind, error=outcome.message,
         )
+        quota_services.usage_close(node_ids=[node_id], at=now)
         if outcome.status == JobStatus.FAILED:
             # A gang job cannot go on without one of its nodes.
             Node.objects.filter(job_id=node.job_id).exclude(status__in=TERMINAL).update(cancel_requested=True)
@@ -286,15 +305,23 @@ def _finish_if_done(job_id: int) -> None:
 
 
 def job_finish(*, job_id: int) -> None:
-    """Settle a job whose nodes have all ended: its status, exit code and error; frees capacity."""
+    """Settle a job whose nodes have all ended: its status, exit code and error; frees its quota.
+
+    A Spot job whose nodes were evicted goes back to the queue instead (until it has been
+    evicted ``STUDIO_SPOT_MAX_EVICTIONS`` times)."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(id=job_id)
         if job.status in TERMINAL:
             return
-        nodes = list(Node.objects.filter(job_id=job_id).order_by("index"))
+        nodes = list(Node.objects.filter(job_id=job_id, attempt=job.attempt).order_by("index"))
         failed = [n for n in nodes if n.status == JobStatus.FAILED]
+        evicted = [n for n in nodes if n.failure_kind == FailureKind.EVICTED]
+        now = timezone.now()
+        if evicted and not failed and job.status != JobStatus.CANCEL_REQUESTED:
+            _requeue_evicted(job, now)
+            return
         if failed:
-            first = min(failed, key=lambda n: (n.ended_at or timezone.now(), n.index))
+            first = min(failed, key=lambda n: (n.ended_at or now, n.index))
             status, kind, code = JobStatus.FAILED, first.failure_kind, first.exit_code
             error = first.error if len(nodes) == 1 else f"node {first.index}: {first.error}"
         elif job.status == JobStatus.CANCEL_REQUESTED or any(n.status == JobStatus.CANCELED for n in nodes):
@@ -302,10 +329,71 @@ def job_finish(*, job_id: int) -> None:
         else:
             status, kind, code, error = JobStatus.COMPLETED, "", 0, ""
         Job.objects.filter(id=job_id).exclude(status__in=TERMINAL).update(
-            status=status, ended_at=timezone.now(), failure_kind=kind, exit_code=code, error=error,
+            status=status, ended_at=now, failure_kind=kind, exit_code=code, error=error, evicting=False,
         )
         _event(job_id, f"{status}" + (f": {error}" if error else ""))
+        _cluster_idle_check(job, now)
         _after_commit_cycle()
+
+
+def _requeue_evicted(job: Job, now) -> None:
+    evictions = job.evictions + 1
+    if evictions > settings.STUDIO_SPOT_MAX_EVICTIONS:
+        error = (f"evicted {evictions} times, more than STUDIO_SPOT_MAX_EVICTIONS ({settings.STUDIO_SPOT_MAX_EVICTIONS}); "
+                 "run it with `queue_settings.job_tier: Standard` to get dedicated nodes")
+        Job.objects.filter(id=job.id).update(status=JobStatus.FAILED, ended_at=now, failure_kind=FailureKind.EVICTED,
+                                             error=error, evictions=evictions, evicting=False)
+        _event(job.id, f"Failed: {error}")
+    else:
+        reason = f"evicted from Spot capacity ({_plural(evictions, 'eviction')} so far); back in the queue"
+        Job.objects.filter(id=job.id).update(status=JobStatus.QUEUED, evictions=evictions, evicting=False,
+                                             admitted_at=None, started_at=None, instance_type="",
+                                             pending_reason=reason)
+        _event(job.id, reason)
+    _after_commit_cycle()
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _cluster_idle_check(job: Job, now) -> None:
+    """A cluster with no job left starts counting its idle time (then it scales down)."""
+    if job.compute == core.SERVERLESS:
+        return
+    if not Job.objects.filter(workspace_id=job.workspace_id, compute=job.compute, status__in=ADMITTED) \
+            .exclude(id=job.id).exists():
+        Cluster.objects.filter(workspace_id=job.workspace_id, name=job.compute, idle_since__isnull=True) \
+            .update(idle_since=now)
+
+
+def job_evict(*, job: Job, user: AbstractBaseUser) -> Job:
+    """An admin evicts a running Spot job, as Azure reclaiming capacity would."""
+    subscription = job.workspace.subscription
+    if not (user.is_superuser or subscription.admins.filter(id=user.id).exists()):
+        raise Forbidden(f"only admins of subscription '{subscription.name}' can evict jobs")
+    if job.tier != SPOT:
+        raise Conflict(f"job '{job.name}' runs on dedicated (Standard) nodes; only Spot jobs can be evicted")
+    with transaction.atomic():
+        if not job_evict_request(job_id=job.id, reason=f"evicted by {user.get_username()}"):
+            raise Conflict(f"job '{job.name}' is {job.status}; only a running Spot job can be evicted")
+    job.refresh_from_db()
+    return job
+
+
+def spot_random_evictions(*, elapsed_seconds: float, rng: random.Random | None = None) -> int:
+    """Testing aid: evict each running Spot job with STUDIO_SPOT_EVICTION_RATE per hour."""
+    rate = settings.STUDIO_SPOT_EVICTION_RATE
+    if rate <= 0:
+        return 0
+    rng = rng or random.Random()
+    chance = 1 - math.exp(-rate * elapsed_seconds / 3600)
+    evicted = 0
+    for job_id in Job.objects.filter(status__in=ADMITTED, tier=SPOT, evicting=False).values_list("id", flat=True):
+        if rng.random() < chance:
+            with transaction.atomic():
+                evicted += job_evict_request(job_id=job_id, reason="Spot capacity reclaimed (random eviction rate)")
+    return evicted
 
 
 def node_reap(*, now=None) -> None:
@@ -330,3 +418,16 @@ def node_reap(*, now=None) -> None:
             f"the worker running this node ({node.worker}) stopped responding; last heartbeat at "
             f"{node.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC. Submit the job again",
         ))
+
+
+def compute_delete(*, workspace: Workspace, name: str) -> None:
+    """Delete a cluster that no job is waiting for or running on."""
+    from jobs.selectors import compute_get
+
+    cluster = compute_get(workspace=workspace, name=name)
+    with transaction.atomic():
+        active = Job.objects.filter(workspace=workspace, compute=name).exclude(status__in=TERMINAL).count()
+        if active:
+            raise Conflict(f"compute '{name}' has {_plural(active, 'job')} waiting or running; cancel them or "
+                           "wait for them to end first")
+        quota_services.cluster_delete(cluster=cluster)

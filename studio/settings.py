@@ -30,8 +30,12 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3") and not Path(DATABASES["de
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 STUDIO_EXECUTOR = "celery" if CELERY_BROKER_URL else "local"
 STUDIO_LOCAL_MAX_NODES = env_int("STUDIO_LOCAL_MAX_NODES", 16, minimum=1)
-# Until quota arrives, the scheduling service admits serverless nodes against this capacity.
-STUDIO_SERVERLESS_CAPACITY_NODES = env_int("STUDIO_SERVERLESS_CAPACITY_NODES", 64, minimum=1)
+# Spot: an evicted job goes back to the queue until it has been evicted this many times.
+STUDIO_SPOT_MAX_EVICTIONS = env_int("STUDIO_SPOT_MAX_EVICTIONS", 3, minimum=0)
+# For testing: each running Spot job is evicted at this rate (evictions per hour; 0 = never).
+STUDIO_SPOT_EVICTION_RATE = env_float("STUDIO_SPOT_EVICTION_RATE", 0.0, minimum=0.0)
+# How long a cluster takes to release idle nodes; it cannot scale up meanwhile.
+STUDIO_CLUSTER_SCALE_DOWN_SECONDS = env_int("STUDIO_CLUSTER_SCALE_DOWN_SECONDS", 60, minimum=0)
 STUDIO_HEARTBEAT_SECONDS = env_float("STUDIO_HEARTBEAT_SECONDS", 5.0, minimum=0.05)
 STUDIO_NOT_RESPONDING_SECONDS = env_float("STUDIO_NOT_RESPONDING_SECONDS", 30.0, minimum=0.1)
 STUDIO_NODE_LOST_SECONDS = env_float("STUDIO_NODE_LOST_SECONDS", 120.0, minimum=0.1)
@@ -122,7 +126,6 @@ SPECTACULAR_SETTINGS = {
 # Celery (only used when CELERY_BROKER_URL is set).
 CELERY_TASK_ACKS_LATE = False  # a node is acknowledged when it starts; liveness is heartbeats
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = "serverless"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND")  # only the benchmark's baseline needs results
 

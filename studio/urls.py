@@ -11,6 +11,8 @@ def health(request):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("jobs.api.urls")),
+    path("api/v1/", include("quotas.api.urls")),
+    path("", include("jobs.tracking.urls")),  # MLflow tracking: /api/2.0/mlflow/..., /api/2.0/mlflow-artifacts/...
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("healthz", health),
 ]

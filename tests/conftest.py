@@ -31,10 +31,32 @@ def user(django_user_model):
 
 
 @pytest.fixture
-def workspace(user):
+def catalogue(db):
+    """The shipped VM catalogue (a transactional test's flush empties what the migration loaded)."""
+    from quotas.services import catalogue_load_defaults
+
+    catalogue_load_defaults()
+
+
+@pytest.fixture
+def workspace(catalogue, user):
     from quotas.services import workspace_ensure
 
     return workspace_ensure(subscription_name="sub-1", workspace_name="ws-1", admin=user)
+
+
+@pytest.fixture
+def set_quota(user, workspace):
+    """Set the subscription's quota for a family (or `cores`, or `spot`) in vCPUs."""
+    from quotas.services import quota_set, quota_set_spot
+
+    def set_quota(family: str, limit: int) -> None:
+        if family == "spot":
+            quota_set_spot(user=user, subscription=workspace.subscription, limit=limit)
+        else:
+            quota_set(user=user, subscription=workspace.subscription, family_id=family, limit=limit)
+
+    return set_quota
 
 
 @pytest.fixture
@@ -62,10 +84,14 @@ def local_executor(transactional_db, data_dir, settings):
 
 
 @pytest.fixture(autouse=True)
-def _local_executor_by_default(settings):
+def _local_executor_by_default(request):
     """CI sets CELERY_BROKER_URL so that the Celery tests can run; every other test uses the
-    embedded local executor, so that no test leaves messages on the broker."""
-    settings.STUDIO_EXECUTOR = "local"
+    embedded local executor, so that no test leaves messages on the broker. (Pure tests run
+    without Django at all: then there is nothing to set.)"""
+    from django.conf import settings as django_settings
+
+    if django_settings.configured:
+        request.getfixturevalue("settings").STUDIO_EXECUTOR = "local"
 
 
 def _require(name: str, present: bool) -> None:

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from jobs.models import Job, JobEvent, Node
+from jobs.tracking.selectors import job_latest_metrics
 
 
 class JobSubmitInputSerializer(serializers.Serializer):
@@ -16,7 +17,7 @@ class JobSubmitInputSerializer(serializers.Serializer):
 class NodeOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Node
-        fields = ["index", "status", "worker", "pool", "started_at", "ended_at", "heartbeat_at",
+        fields = ["attempt", "index", "status", "worker", "pool", "started_at", "ended_at", "heartbeat_at",
                   "exit_code", "failure_kind", "error", "log_size"]
 
 
@@ -34,18 +35,26 @@ class JobOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = ["name", "display_name", "type", "status", "experiment_name", "description", "tags",
-                  "workspace", "submitted_by", "parent", "compute", "tier", "priority", "instance_type",
-                  "instance_type_reason", "instance_count", "timeout_seconds", "pending_reason",
+                  "workspace", "submitted_by", "parent", "compute", "tier", "priority", "requested_instance_type",
+                  "instance_type", "instance_type_reason", "instance_count", "evictions", "timeout_seconds", "pending_reason",
                   "queue_position", "estimated_start_at", "created_at", "admitted_at", "started_at",
                   "ended_at", "exit_code", "failure_kind", "error"]
 
 
 class JobDetailOutputSerializer(JobOutputSerializer):
-    nodes = NodeOutputSerializer(many=True)
+    nodes = serializers.SerializerMethodField(help_text="The nodes of the job's latest attempt")
     events = JobEventOutputSerializer(many=True)
+    metrics = serializers.SerializerMethodField(help_text="Each MLflow metric's latest value (NaN and "
+                                                "infinities as the strings 'NaN', 'Infinity', '-Infinity')")
 
     class Meta(JobOutputSerializer.Meta):
-        fields = JobOutputSerializer.Meta.fields + ["spec", "spec_yaml", "nodes", "events"]
+        fields = JobOutputSerializer.Meta.fields + ["spec", "spec_yaml", "nodes", "events", "metrics"]
+
+    def get_nodes(self, job) -> list:
+        return NodeOutputSerializer(job.nodes.filter(attempt=job.attempt).order_by("index"), many=True).data
+
+    def get_metrics(self, job) -> dict:
+        return job_latest_metrics(job=job)
 
 
 class LogOutputSerializer(serializers.Serializer):
@@ -60,3 +69,27 @@ class LogOutputSerializer(serializers.Serializer):
 class OutputFileSerializer(serializers.Serializer):
     path = serializers.CharField()
     size = serializers.IntegerField()
+
+
+class ComputeCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    size = serializers.CharField(help_text="A VM size from the catalogue, e.g. Standard_DS3_v2")
+    min_instances = serializers.IntegerField(min_value=0, default=0)
+    max_instances = serializers.IntegerField(min_value=1, default=1)
+    idle_time_before_scale_down = serializers.IntegerField(min_value=0, default=120, help_text="seconds")
+    workspace = serializers.CharField(required=False)
+
+
+class ComputeOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField(default="amlcompute")
+    size = serializers.CharField(source="size_id")
+    min_instances = serializers.IntegerField()
+    max_instances = serializers.IntegerField()
+    idle_time_before_scale_down = serializers.IntegerField(source="idle_seconds")
+    allocated_nodes = serializers.IntegerField(source="allocated")
+    busy_nodes = serializers.IntegerField()
+    state = serializers.CharField()
+    idle_since = serializers.DateTimeField(allow_null=True)
+    scaling_down_until = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()

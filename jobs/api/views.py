@@ -7,6 +7,7 @@ import tarfile
 
 import yaml
 from django.http import FileResponse, HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import parsers, status
 from rest_framework.pagination import PageNumberPagination
@@ -15,6 +16,8 @@ from rest_framework.views import APIView
 
 from jobs import selectors, services
 from jobs.api.serializers import (
+    ComputeCreateInputSerializer,
+    ComputeOutputSerializer,
     JobDetailOutputSerializer,
     JobOutputSerializer,
     JobSubmitInputSerializer,
@@ -24,6 +27,8 @@ from jobs.api.serializers import (
 from jobs.models import Job, JobStatus
 from jobs.scheduling import core
 from jobs.specs import SpecError, load_command_job
+from jobs.tracking import selectors as tracking_selectors
+from quotas import services as quota_services
 from studio.errors import ApplicationError
 
 
@@ -150,6 +155,15 @@ class JobLogsApi(APIView):
         return Response(LogOutputSerializer({**result, "status": job_status, "finished": finished}).data)
 
 
+class JobMetricsApi(APIView):
+    """What the job's script logged with MLflow: each metric's history, its params and its tags."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, name: str):
+        job = selectors.job_get_for_user(user=request.user, name=name)
+        return Response(tracking_selectors.job_metrics(job=job))
+
+
 def _int_param(request, key: str, default: int) -> int:
     raw = request.query_params.get(key)
     if raw in (None, ""):
@@ -197,10 +211,54 @@ class ExplainApi(APIView):
                                     overrides=list(request.data.get("set") or []))
         except SpecError as exc:
             raise _spec_error(exc) from None
-        decision = services.job_explain(spec=spec)
+        workspace = selectors.workspace_for_submit(user=request.user, name=request.data.get("workspace"))
+        decision = services.job_explain(spec=spec, workspace=workspace)
         body = {"decision": type(decision).__name__.lower(), "reason": decision.reason}
         if isinstance(decision, core.Wait):
             body.update(position=decision.position, estimated_start=decision.estimated_start)
         if isinstance(decision, core.Reject):
             body["recommendations"] = list(decision.recommendations)
         return Response(body)
+
+
+class JobEvictApi(APIView):
+    """Admins evict a running Spot job; it goes back to the queue."""
+
+    @extend_schema(request=None, responses=JobDetailOutputSerializer)
+    def post(self, request, name: str):
+        job = selectors.job_get_for_user(user=request.user, name=name)
+        job = services.job_evict(job=job, user=request.user)
+        return Response(JobDetailOutputSerializer(job).data)
+
+
+class ComputeListCreateApi(APIView):
+    @extend_schema(parameters=[OpenApiParameter("workspace", str)], responses=ComputeOutputSerializer(many=True))
+    def get(self, request):
+        workspace = selectors.workspace_for_submit(user=request.user, name=request.query_params.get("workspace"))
+        return Response(ComputeOutputSerializer(selectors.compute_list(workspace=workspace), many=True).data)
+
+    @extend_schema(request=ComputeCreateInputSerializer, responses={201: ComputeOutputSerializer})
+    def post(self, request):
+        data = ComputeCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        workspace = selectors.workspace_for_submit(user=request.user, name=values.get("workspace"))
+        cluster = quota_services.cluster_create(
+            user=request.user, workspace=workspace, name=values["name"], size=values["size"],
+            min_instances=values["min_instances"], max_instances=values["max_instances"],
+            idle_seconds=values["idle_time_before_scale_down"])
+        return Response(ComputeOutputSerializer(selectors.compute_get(workspace=workspace, name=cluster.name)).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class ComputeDetailApi(APIView):
+    @extend_schema(parameters=[OpenApiParameter("workspace", str)], responses=ComputeOutputSerializer)
+    def get(self, request, name: str):
+        workspace = selectors.workspace_for_submit(user=request.user, name=request.query_params.get("workspace"))
+        return Response(ComputeOutputSerializer(selectors.compute_get(workspace=workspace, name=name)).data)
+
+    @extend_schema(parameters=[OpenApiParameter("workspace", str)], responses={204: None})
+    def delete(self, request, name: str):
+        workspace = selectors.workspace_for_submit(user=request.user, name=request.query_params.get("workspace"))
+        services.compute_delete(workspace=workspace, name=name)
+        return Response(status=status.HTTP_204_NO_CONTENT)

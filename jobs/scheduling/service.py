@@ -1,27 +1,33 @@
 """Applies the pure core's decisions to the database.
 
-A cycle takes a snapshot, calls ``core.decide`` and applies each decision with a
-conditional update, inside one transaction that concurrent cycles serialise on.
-Running the same cycle twice, or two at once, never admits a job twice. Workers
-are woken on commit; the scheduler never calls an executor.
+A cycle takes a snapshot (quotas, the catalogue, running and pending jobs, clusters),
+calls ``core.decide`` and applies each decision with a conditional update, inside one
+transaction that concurrent cycles serialise on. Running the same cycle twice, or two
+at once, never admits a job twice or exceeds a quota. Workers are woken on commit;
+the scheduler never calls an executor.
 """
 
 from __future__ import annotations
 
 import logging
+import statistics
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from jobs import wake
 from jobs.models import ADMITTED, PENDING, Job, JobEvent, JobStatus, Node
 from jobs.scheduling import core
+from quotas import selectors as quota_selectors
+from quotas import services as quota_services
+from quotas.models import Cluster, UsageRecord
 
 log = logging.getLogger(__name__)
 _LOCK_KEY = 0x5EC0_57D0  # pg_advisory_xact_lock key shared by every scheduling cycle
+SCHEDULED_TYPES = ("command",)  # parents (sweeps, pipelines) are not scheduled themselves
 
 
 def _lock() -> None:
@@ -31,22 +37,43 @@ def _lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
 
 
+def typical_runtime() -> timedelta:
+    """The median run time of the last 100 completed jobs (5 minutes before there are any)."""
+    recent = (Job.objects.filter(status=JobStatus.COMPLETED, started_at__isnull=False, ended_at__isnull=False)
+              .order_by("-ended_at").values_list("started_at", "ended_at")[:100])
+    durations = [(end - start).total_seconds() for start, end in recent]
+    return timedelta(seconds=max(1.0, statistics.median(durations))) if durations else timedelta(minutes=5)
+
+
 def snapshot_load(*, now=None) -> core.Snapshot:
     now = now or timezone.now()
     running = tuple(
-        core.RunningJob(id=j["id"], nodes=j["instance_count"], started_at=j["admitted_at"],
-                        timeout_seconds=j["timeout_seconds"], compute=j["compute"])
-        for j in Job.objects.filter(status__in=ADMITTED).values(
-            "id", "instance_count", "admitted_at", "timeout_seconds", "compute")
+        core.RunningJob(id=j["id"], workspace=j["workspace__name"], instance_type=j["instance_type"],
+                        nodes=j["instance_count"], tier=j["tier"], priority=j["priority"],
+                        started_at=j["admitted_at"], timeout_seconds=j["timeout_seconds"], compute=j["compute"],
+                        evicting=j["evicting"])
+        for j in Job.objects.filter(status__in=ADMITTED, type__in=SCHEDULED_TYPES).values(
+            "id", "workspace__name", "instance_type", "instance_count", "tier", "priority", "admitted_at",
+            "timeout_seconds", "compute", "evicting")
     )
     pending = tuple(
-        core.PendingJob(id=j["id"], name=j["name"], submitted_at=j["created_at"],
-                        instance_count=j["instance_count"], priority=j["priority"], compute=j["compute"])
-        for j in Job.objects.filter(status__in=PENDING, type="command").values(
-            "id", "name", "created_at", "instance_count", "priority", "compute")
+        core.PendingJob(id=j["id"], name=j["name"], submitted_at=j["created_at"], workspace=j["workspace__name"],
+                        instance_count=j["instance_count"], instance_type=j["requested_instance_type"] or None,
+                        tier=j["tier"], priority=j["priority"], compute=j["compute"])
+        for j in Job.objects.filter(status__in=PENDING, type__in=SCHEDULED_TYPES).values(
+            "id", "name", "created_at", "workspace__name", "instance_count", "requested_instance_type", "tier",
+            "priority", "compute")
     )
-    return core.Snapshot(now=now, capacity_nodes=settings.STUDIO_SERVERLESS_CAPACITY_NODES,
-                         running=running, pending=pending)
+    clusters = tuple(
+        core.Cluster(c.workspace.name, c.name, c.size_id, c.min_instances, c.max_instances, c.idle_seconds,
+                     c.allocated, c.idle_since, c.scaling_down_until)
+        for c in quota_selectors.clusters()
+    )
+    return core.Snapshot(
+        now=now, catalogue=quota_selectors.catalogue(), quotas=quota_selectors.quotas(), running=running,
+        pending=pending, clusters=clusters, typical_runtime=typical_runtime(),
+        scale_down_time=timedelta(seconds=settings.STUDIO_CLUSTER_SCALE_DOWN_SECONDS),
+    )
 
 
 def schedule_cycle(*, now=None) -> list[core.Decision]:
@@ -59,27 +86,46 @@ def schedule_cycle(*, now=None) -> list[core.Decision]:
         admitted_nodes: list[tuple[int, str]] = []
         for decision in decisions:
             if isinstance(decision, core.Admit):
-                admitted_nodes.extend(_apply_admit(decision, now))
+                admitted_nodes.extend(_apply_admit(decision, snapshot, now))
             elif isinstance(decision, core.Wait):
                 _apply_wait(decision, now)
-            else:
+            elif isinstance(decision, core.Reject):
                 _apply_reject(decision, now)
+            elif isinstance(decision, core.Preempt):
+                job_evict_request(job_id=decision.job_id, reason=decision.reason, now=now)
+            elif isinstance(decision, core.ScaleCluster):
+                _apply_scale(decision, now)
         if admitted_nodes:
             transaction.on_commit(lambda: wake.wake_workers(admitted_nodes), robust=True)
     return decisions
 
 
-def _apply_admit(decision: core.Admit, now) -> list[tuple[int, str]]:
+def _apply_admit(decision: core.Admit, snapshot: core.Snapshot, now) -> list[tuple[int, str]]:
     updated = Job.objects.filter(id=decision.job_id, status__in=PENDING).update(
         status=JobStatus.PROVISIONING, admitted_at=now, pending_reason="", queue_position=None,
-        estimated_start_at=None, instance_type_reason=decision.reason,
+        estimated_start_at=None, instance_type=decision.instance_type, instance_type_reason=decision.reason,
+        tier=decision.tier, attempt=F("attempt") + 1,
     )
     if not updated:
         return []
+    job = Job.objects.select_related("workspace").only(
+        "id", "name", "attempt", "compute", "workspace", "submitted_by_id").get(id=decision.job_id)
     nodes = Node.objects.bulk_create(
-        [Node(job_id=decision.job_id, index=k, pool=decision.pool) for k in range(decision.nodes)]
+        [Node(job_id=job.id, attempt=job.attempt, index=k, pool=decision.pool) for k in range(decision.nodes)]
     )
-    JobEvent.objects.create(job_id=decision.job_id, at=now, message=decision.reason)
+    size = snapshot.catalogue[decision.instance_type]
+    quota_services.usage_open(records=[
+        UsageRecord(workspace_id=job.workspace_id, user_id=job.submitted_by_id, job_name=job.name, node_id=node.id,
+                    compute=job.compute, vm_size=size.name, family=size.family, tier=decision.tier,
+                    vcpus=size.vcpus, price_per_hour=size.price(decision.tier) or 0, started_at=now)
+        for node in nodes
+    ])
+    if job.compute != core.SERVERLESS:
+        cluster = Cluster.objects.get(workspace=job.workspace, name=job.compute)
+        quota_services.cluster_scale(cluster_id=cluster.id,
+                                     allocated=decision.scale_cluster_to or cluster.allocated,
+                                     scaling_down_until=None, idle_since=None)
+    JobEvent.objects.create(job_id=job.id, at=now, message=f"admitted: {decision.reason}")
     return [(node.id, node.pool) for node in nodes]
 
 
@@ -87,21 +133,45 @@ def _apply_wait(decision: core.Wait, now) -> None:
     job = Job.objects.filter(id=decision.job_id, status__in=PENDING).only("status", "pending_reason").first()
     if job is None:
         return
-    if job.status == JobStatus.NOT_STARTED or job.pending_reason != decision.reason:
-        if job.pending_reason != decision.reason:
-            JobEvent.objects.create(job_id=job.id, at=now, message=decision.reason)
-        Job.objects.filter(id=job.id, status__in=PENDING).update(
-            status=JobStatus.QUEUED, pending_reason=decision.reason, queue_position=decision.position,
-            estimated_start_at=decision.estimated_start,
-        )
+    first_line = decision.reason.split("; position")[0]
+    if job.status == JobStatus.NOT_STARTED or not job.pending_reason.startswith(first_line):
+        JobEvent.objects.create(job_id=job.id, at=now, message=decision.reason)
+    Job.objects.filter(id=job.id, status__in=PENDING).update(
+        status=JobStatus.QUEUED, pending_reason=decision.reason, queue_position=decision.position,
+        estimated_start_at=decision.estimated_start,
+    )
 
 
 def _apply_reject(decision: core.Reject, now) -> None:
     message = decision.reason + "".join(f"; {r}" for r in decision.recommendations)
     if Job.objects.filter(id=decision.job_id, status__in=PENDING).update(
-        status=JobStatus.FAILED, ended_at=now, failure_kind="infrastructure", error=message, pending_reason=""
+        status=JobStatus.FAILED, ended_at=now, failure_kind="infrastructure", error=message, pending_reason="",
+        queue_position=None, estimated_start_at=None,
     ):
         JobEvent.objects.create(job_id=decision.job_id, at=now, message=f"rejected: {message}")
+
+
+def _apply_scale(decision: core.ScaleCluster, now) -> None:
+    cluster = Cluster.objects.filter(workspace__name=decision.workspace, name=decision.name).first()
+    if cluster is None:
+        return
+    quota_services.cluster_scale(cluster_id=cluster.id, allocated=decision.allocated,
+                                 scaling_down_until=decision.scaling_down_until,
+                                 idle_since=None if decision.scaling_down_until is None else cluster.idle_since)
+    log.info("%s", decision.reason)
+
+
+def job_evict_request(*, job_id: int, reason: str, now=None) -> bool:
+    """Ask a running Spot job's nodes to stop; it goes back to the queue when they have."""
+    now = now or timezone.now()
+    if not Job.objects.filter(id=job_id, status__in=ADMITTED, tier="Spot", evicting=False).update(evicting=True):
+        return False
+    nodes = Node.objects.filter(job_id=job_id).exclude(status__in=[JobStatus.COMPLETED, JobStatus.FAILED,
+                                                                     JobStatus.CANCELED])
+    nodes.update(cancel_requested=True, evict_requested=True)
+    JobEvent.objects.create(job_id=job_id, at=now, message=f"evicting: {reason}")
+    transaction.on_commit(wake.ring, robust=True)
+    return True
 
 
 def stale_nodes(*, now=None) -> tuple[list[int], list[int]]:

@@ -167,10 +167,10 @@ def test_it_lists_and_downloads_outputs_but_nothing_outside(api, data_dir):
     assert f"{name}/outputs/model.txt" in names
 
 
-def test_it_explains_before_submitting(api, data_dir, settings):
-    settings.STUDIO_SERVERLESS_CAPACITY_NODES = 2
-    body = api.post("/api/v1/jobs/explain", {"spec": ENVIRONMENT + "command: x\nresources:\n  instance_count: 4\n"},
-                    format="json").json()
+def test_it_explains_before_submitting(api, data_dir, set_quota):
+    set_quota("standardDSv3Family", 4)
+    body = api.post("/api/v1/jobs/explain", {"spec": ENVIRONMENT + "command: x\nresources:\n  instance_count: 4\n"
+                                                     "  instance_type: Standard_D2s_v3\n"}, format="json").json()
     assert body["decision"] == "reject" and body["recommendations"]
     assert api.post("/api/v1/jobs/explain", {"spec": ENVIRONMENT + "command: x\n"}, format="json").json()["decision"] == "admit"
 

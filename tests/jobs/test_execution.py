@@ -109,14 +109,13 @@ def celery_worker(data_dir, broker_url, settings, tmp_path):
 
     settings.STUDIO_EXECUTOR = "celery"
     app.conf.broker_url = broker_url
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("serverless")
+    app.control.purge()
     env = {**os.environ, "DATABASE_URL": _database_url_for_subprocess(), "CELERY_BROKER_URL": broker_url,
            "STUDIO_DATA_DIR": str(data_dir), "STUDIO_HEARTBEAT_SECONDS": "0.3"}
     log_path = tmp_path / "worker.log"
     with open(log_path, "w") as log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "studio", "worker", "-Q", "serverless", "-c", "2",
+            [sys.executable, "-m", "celery", "-A", "studio", "worker", "-c", "2",
              "--pool", "threads", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
             env=env, stdout=log, stderr=subprocess.STDOUT,
         )

@@ -59,13 +59,25 @@ def test_it_refuses_code_over_the_limit(user, workspace, data_dir, settings):
     assert not Job.objects.exists()
 
 
-def test_it_refuses_a_job_that_can_never_fit(user, workspace, data_dir, settings):
-    settings.STUDIO_SERVERLESS_CAPACITY_NODES = 2
+D2 = "resources:\n  instance_type: Standard_D2s_v3\n"
+
+
+def test_it_refuses_a_job_that_can_never_fit(user, workspace, data_dir, set_quota):
+    set_quota("standardDSv3Family", 4)
     with pytest.raises(ApplicationError) as error:
-        submit(user, workspace, "command: hostname\nresources:\n  instance_count: 3\n")
-    assert "instance_count is 3" in error.value.message
-    assert error.value.extra["recommendations"] == ["reduce `resources.instance_count` to 2 or fewer"]
+        submit(user, workspace, "command: hostname\n" + D2 + "  instance_count: 3\n")
+    assert error.value.message.startswith("at most 2 instances of Standard_D2s_v3 (2 vCPUs each) fit in your "
+                                          "standardDSv3Family quota of 4 vCPUs")
+    assert error.value.extra["recommendations"] == ["reduce `resources.instance_count` to 2",
+                                                    "or request a quota increase for standardDSv3Family"]
     assert not Job.objects.exists()
+
+
+def test_it_refuses_a_size_without_quota_and_names_sizes_with_quota(user, workspace, data_dir):
+    with pytest.raises(ApplicationError) as error:
+        submit(user, workspace, "command: nvidia-smi\nresources:\n  instance_type: Standard_NC4as_T4_v3\n")
+    assert error.value.message == ("no quota for Standard_NC4as_T4_v3 in your standardNCASv3_T4Family quota")
+    assert error.value.extra["recommendations"][0].startswith("choose a VM size that has quota: ")
 
 
 def test_it_refuses_an_unknown_cluster(user, workspace, data_dir):
@@ -73,9 +85,9 @@ def test_it_refuses_an_unknown_cluster(user, workspace, data_dir):
         submit(user, workspace, "command: hostname\ncompute: azureml:cpu-cluster\n")
 
 
-def test_it_queues_what_does_not_fit_with_a_position(user, workspace, data_dir, settings):
-    settings.STUDIO_SERVERLESS_CAPACITY_NODES = 1
-    first, second, third = (submit(user, workspace) for _ in range(3))
+def test_it_queues_what_does_not_fit_with_a_position(user, workspace, data_dir, set_quota):
+    set_quota("standardDSv3Family", 2)
+    first, second, third = (submit(user, workspace, "command: hostname\n" + D2) for _ in range(3))
     schedule_cycle()
     statuses = {j.name: (j.status, j.queue_position) for j in Job.objects.all()}
     assert statuses == {first.name: (JobStatus.PROVISIONING, None), second.name: (JobStatus.QUEUED, 1),
@@ -90,11 +102,11 @@ def test_it_admits_each_job_once_however_often_the_cycle_runs(user, workspace, d
     assert Node.objects.filter(job=job).count() == 2
 
 
-def test_it_never_admits_beyond_capacity_when_cycles_race(transactional_db, postgres, user, workspace,
-                                                          data_dir, settings):
-    settings.STUDIO_SERVERLESS_CAPACITY_NODES = 3
+def test_it_never_admits_beyond_quota_when_cycles_race(transactional_db, postgres, user, workspace,
+                                                       data_dir, set_quota):
+    set_quota("standardDSv3Family", 6)
     for _ in range(10):
-        submit(user, workspace)
+        submit(user, workspace, "command: hostname\n" + D2)
     errors = []
 
     def cycle():
@@ -144,10 +156,10 @@ def test_it_stops_the_other_nodes_when_one_fails(user, workspace, data_dir):
     assert job.error == "node 1: the command exited with code 2"
 
 
-def test_it_cancels_a_queued_job_at_once(user, workspace, data_dir, settings):
-    settings.STUDIO_SERVERLESS_CAPACITY_NODES = 1
-    submit(user, workspace)
-    waiting = submit(user, workspace)
+def test_it_cancels_a_queued_job_at_once(user, workspace, data_dir, set_quota):
+    set_quota("standardDSv3Family", 2)
+    submit(user, workspace, "command: hostname\n" + D2)
+    waiting = submit(user, workspace, "command: hostname\n" + D2)
     schedule_cycle()
     job = services.job_cancel(job=waiting, user=user)
     assert job.status == JobStatus.CANCELED
