@@ -95,7 +95,7 @@ def quota_list(*, workspace: Workspace) -> dict:
             "subscription_limit": quota.limit, "workspace_limit": caps.get(quota.family_id),
             "subscription_in_use": sub_use.get(quota.family_id, 0), "workspace_in_use": ws_use.get(quota.family_id, 0),
         })
-    subscription = workspace.subscription
+    subscription = Subscription.objects.get(id=workspace.subscription_id)
     return {"subscription": subscription.name, "workspace": workspace.name, "families": families,
             "spot": {"limit": subscription.spot_vcpu_limit, "in_use": spot_use}}
 
