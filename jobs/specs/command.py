@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import yaml
-
+from .common import COMPUTE as _COMPUTE
+from .common import JOB_NAME as _JOB_NAME
+from .common import SERVERLESS, ComputeMixin, dump_yaml  # noqa: F401  (SERVERLESS: importable from here, as before)
+from .common import named as _named
+from .common import names as _names
+from .common import part as _part
 from .expressions import check_command
 from .fields import EMPTY, FrozenDict, Issues, Section, Spec, describe
 from .overrides import apply_overrides
@@ -25,7 +28,7 @@ from .parts import (
     ServiceSpec,
 )
 from .paths import local_path
-from .yaml_loader import MAX_BYTES, join, parse_yaml
+from .yaml_loader import parse_yaml
 
 # In the order to_dict() writes them.
 FIELDS = (
@@ -34,15 +37,9 @@ FIELDS = (
     "outputs", "compute", "is_local", "resources", "distribution", "limits", "queue_settings",
     "identity", "services", "parent_job_name",
 )
-SERVERLESS = ("serverless", "azureml:serverless")
-
-_JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,254}")
-_IO_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_COMPUTE = re.compile(r"\S+")
-
 
 @dataclass(frozen=True)
-class CommandJobSpec(Spec):
+class CommandJobSpec(ComputeMixin, Spec):
     """A validated command job. Build one with `load_command_job` or `CommandJobSpec.from_dict`."""
 
     command: str
@@ -70,19 +67,6 @@ class CommandJobSpec(Spec):
 
     KEYS: ClassVar[Mapping[str, str]] = {"schema": "$schema"}
 
-    @property
-    def is_serverless(self) -> bool:
-        """No compute, or `azureml:serverless`: the studio picks a VM size and starts nodes."""
-        return self.compute is None or self.compute.strip().lower() in SERVERLESS
-
-    @property
-    def compute_name(self) -> str | None:
-        """The named cluster (`azureml:cpu-cluster` -> `cpu-cluster`), or None on serverless."""
-        if self.is_serverless:
-            return None
-        name = self.compute.strip().removeprefix("azureml:")
-        return name.rsplit("/computes/", 1)[-1] if "/computes/" in name else name
-
     @classmethod
     def from_dict(cls, data: Mapping) -> CommandJobSpec:
         """Validate plain data (as from JSON or a form) the same way as YAML; raises SpecError."""
@@ -97,7 +81,7 @@ class CommandJobSpec(Spec):
         return {key: data[key] for key in FIELDS if key in data}
 
     def to_yaml(self) -> str:
-        return yaml.dump(self.to_dict(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1_000_000)
+        return dump_yaml(self.to_dict())
 
     def local_references(self) -> list[tuple[str, str]]:
         """(field path, value) of every value that may name a file or folder on the user's disk."""
@@ -111,21 +95,6 @@ class CommandJobSpec(Spec):
             found.append(("environment.build.path", env.build.path))
         found += [(f"inputs.{name}.path", put.path) for name, put in self.inputs.items() if not put.is_literal]
         return [(path, value) for path, value in found if value]
-
-
-class _Dumper(yaml.SafeDumper):
-    """Writes multi-line text (commands, descriptions) as `|` blocks."""
-
-
-def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
-    if any(char in text for char in "\x85\u2028\u2029"):
-        style = '"'  # Unicode line breaks survive only when escaped
-    else:
-        style = "|" if "\n" in text else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
-
-
-_Dumper.add_representer(str, _represent_text)
 
 
 def load_command_job(
@@ -209,41 +178,3 @@ def check_local_paths(issues: Issues, spec: CommandJobSpec, base_dir: Path, *, s
         target = local_path(base_dir, value)
         if target is not None and not target.exists():
             report(path, f"{value!r} does not exist (looked for {target}); create it or fix the path")
-
-
-def _part(root: Section, key: str, parse: Callable[[Issues, str, Any], Any]) -> Any:
-    value = root.data.get(key)
-    return None if value is None else parse(root.issues, root.at(key), value)
-
-
-def _names(value: Any) -> list[str]:
-    return [str(name) for name in value] if isinstance(value, Mapping) else []
-
-
-def _named(
-    root: Section,
-    key: str,
-    parse: Callable[[Issues, str, Any], Any],
-    *,
-    name_pattern: re.Pattern | None = _IO_NAME,
-) -> FrozenDict:
-    """A mapping of user-chosen names to parts (inputs, outputs, services)."""
-    value = root.data.get(key)
-    if value is None:
-        return EMPTY
-    if not isinstance(value, Mapping):
-        root.error(key, f"expected a mapping of names to {key}, got {describe(value)}")
-        return EMPTY
-    parts = {}
-    for name, item in value.items():
-        path = join(root.at(key), name)
-        if name_pattern is not None and not name_pattern.fullmatch(str(name)):
-            root.issues.error(
-                path,
-                f"'{name}' is not a valid name; use letters, digits and '_', starting with a letter or '_'",
-                key=True,
-            )
-        part = parse(root.issues, path, item)
-        if part is not None:
-            parts[str(name)] = part
-    return FrozenDict(parts)

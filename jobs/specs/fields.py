@@ -4,13 +4,15 @@
 - `Issues`: collects errors and warnings, placing each at its field's line and column.
 - `Section`: reads one mapping of a spec at a path: typed field readers that report problems
   (with a fix) instead of raising, and a check for unknown fields with "did you mean".
-- `Spec`: base dataclass of all spec pieces: freezes its containers, writes itself back to data.
+- `Spec`: base dataclass of all spec pieces: freezes its containers, writes itself back to data
+  (fields made with `hidden()`, such as a loaded component, are not written back).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
@@ -86,12 +88,13 @@ class Spec:
 
     @classmethod
     def yaml_fields(cls) -> tuple[str, ...]:
-        return tuple(cls.KEYS.get(field.name, field.name) for field in dataclasses.fields(cls))
+        return tuple(cls.KEYS.get(field.name, field.name) for field in _yaml_fields(cls))
 
     @classmethod
-    def section(cls, issues: Issues, path: str, value: Any) -> Section | None:
-        """Start reading `value` as this piece: it must be a mapping of its fields only."""
-        return Section.read(issues, path, value, cls.yaml_fields(), example=cls.EXAMPLE)
+    def section(cls, issues: Issues, path: str, value: Any, *, lenient: bool = False) -> Section | None:
+        """Start reading `value` as this piece: it must be a mapping of its fields only
+        (with `lenient`, unknown fields are only warned about)."""
+        return Section.read(issues, path, value, cls.yaml_fields(), example=cls.EXAMPLE, lenient=lenient)
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -102,12 +105,22 @@ class Spec:
 
     def to_data(self) -> Any:
         data = {}
-        for field in dataclasses.fields(self):
+        for field in _yaml_fields(self):
             value = getattr(self, field.name)
             if value is None or (isinstance(value, (Mapping, tuple)) and not value):
                 continue
             data[self.KEYS.get(field.name, field.name)] = thaw(value)
         return data
+
+
+def hidden(default: Any = None) -> Any:
+    """A dataclass field that is not a YAML field (e.g. a component loaded from a referenced file):
+    compared like the others, never written back by `to_data()`."""
+    return dataclasses.field(default=default, metadata={"hidden": True})
+
+
+def _yaml_fields(spec: Any) -> list[dataclasses.Field]:
+    return [field for field in dataclasses.fields(spec) if not field.metadata.get("hidden")]
 
 
 class Issues:
@@ -166,6 +179,10 @@ def is_integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_number(value: Any) -> bool:
+    return is_integer(value) or isinstance(value, float)
+
+
 class Section:
     """One mapping of a spec being read at `path`.
 
@@ -180,14 +197,17 @@ class Section:
 
     @classmethod
     def read(
-        cls, issues: Issues, path: str, value: Any, fields: Iterable[str], *, example: str
+        cls, issues: Issues, path: str, value: Any, fields: Iterable[str], *, example: str, lenient: bool = False
     ) -> Section | None:
-        """A Section for `value` if it is a mapping whose keys are all in `fields`."""
+        """A Section for `value` if it is a mapping whose keys are all in `fields`.
+
+        With `lenient`, unknown keys are warnings (Azure ML ignores them there), not errors.
+        """
         if not isinstance(value, Mapping):
             issues.error(path, f"expected a mapping, got {describe(value)}; write for example `{example}`")
             return None
         section = cls(issues, path, value)
-        section.only(fields)
+        section.only(fields, lenient=lenient)
         return section
 
     def at(self, key: str) -> str:
@@ -199,13 +219,18 @@ class Section:
     def error(self, key: str, message: str) -> None:
         self.issues.error(self.at(key), message)
 
-    def only(self, fields: Iterable[str], *, context: str = "") -> None:
-        """Report every key not in `fields`, suggesting the closest valid one."""
+    def only(self, fields: Iterable[str], *, context: str = "", lenient: bool = False) -> None:
+        """Report every key not in `fields`, suggesting the closest valid one (as a warning
+        that the field is ignored when `lenient`)."""
         fields = list(fields)
         for key in self.data:
             if key in fields:
                 continue
             guess = suggest(str(key), fields)
+            if lenient:
+                fix = f"did you mean '{guess}'?" if guess else f"valid fields here are {one_of(fields)}"
+                self.issues.warn(self.at(key), f"unknown field '{key}'{context} is ignored; {fix}", key=True)
+                continue
             fix = f"did you mean '{guess}'?" if guess else f"remove it; valid fields here are {one_of(fields)}"
             self.issues.error(self.at(key), f"unknown field '{key}'{context}; {fix}", key=True)
 
@@ -241,6 +266,31 @@ class Section:
             return number
         bound = f" ≥ {minimum}" if minimum is not None else ""
         self.error(key, f"expected an integer{bound}{unit}, got {describe(value)}")
+        return None
+
+    def number(
+        self, key: str, *, minimum: float | None = None, above: float | None = None, maximum: float | None = None
+    ) -> int | float | None:
+        """An integer or decimal number (text such as "1e-3" is converted); `above` is an exclusive
+        lower bound."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        number = value
+        if isinstance(value, str):
+            try:
+                number = float(value.strip()) if value.strip() else value
+            except ValueError:
+                number = value
+        if is_number(number) and math.isfinite(number):
+            if (minimum is None or number >= minimum) and (above is None or number > above) and (
+                maximum is None or number <= maximum
+            ):
+                return number
+        bounds = [f"≥ {minimum}"] if minimum is not None else []
+        bounds += [f"> {above}"] if above is not None else []
+        bounds += [f"≤ {maximum}"] if maximum is not None else []
+        self.error(key, f"expected a number{' ' + ' and '.join(bounds) if bounds else ''}, got {describe(value)}")
         return None
 
     def boolean(self, key: str) -> bool | None:

@@ -1,4 +1,10 @@
-"""Validating a file on disk, whatever it holds: never raises, every problem becomes an error."""
+"""Validating a file on disk, whatever it holds: never raises, every problem becomes an error.
+
+The verdict (`valid`) agrees with Azure ML's own loader; rules the service only enforces when a
+job is submitted (see `submission.py`, e.g. "Compute not set") are reported as warnings that
+start with "will be refused at submission:". Other warnings (a `code` folder absent locally, a
+registered component that cannot be checked offline) never make a file invalid either.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .command import read_command_job
+from .common import read_text
+from .components import Context
 from .errors import SpecError, SpecIssue, sort_issues
 from .fields import Issues
-from .kinds import detect_kind
+from .kinds import JOB_TYPES, detect_kind
+from .loading import READERS
+from .submission import check_submittable
 from .yaml_loader import MAX_BYTES, parse_yaml
+
+SUBMISSION = "will be refused at submission: "
 
 
 @dataclass(frozen=True)
@@ -32,12 +43,13 @@ class ValidationResult:
         }
 
 
-def _validate_command(issues: Issues, data: Any, base_dir: Path) -> None:
-    read_command_job(issues, data, base_dir=base_dir, strict_paths=False)
+def _validator(kind: str) -> Callable[[Issues, Any, Path], Any]:
+    reader = READERS[kind]
+    return lambda issues, data, base_dir: reader(issues, data, Context(base_dir))
 
 
-# Kinds with full validation; later issues register sweep, pipeline, components here.
-VALIDATORS: dict[str, Callable[[Issues, Any, Path], None]] = {"command": _validate_command}
+# Every kind but `unknown` is fully validated: kind -> validator(issues, data, base_dir) -> spec.
+VALIDATORS: dict[str, Callable[[Issues, Any, Path], Any]] = {kind: _validator(kind) for kind in READERS}
 
 
 def validate_file(path: str | Path, *, max_bytes: int = MAX_BYTES) -> ValidationResult:
@@ -46,13 +58,15 @@ def validate_file(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Validation
     issues = Issues(source=file)
     kind = "unknown"
     try:
-        text = _read_text(Path(path), max_bytes)
+        text = read_text(Path(path), max_bytes)
         data, issues.locations, problems = parse_yaml(text, source=file, max_bytes=max_bytes)
         issues.errors += problems
         kind = detect_kind(data)
         _validate(issues, kind, data, Path(path).parent)
     except SpecError as exc:
         issues.errors += exc.issues
+    except RecursionError:
+        issues.error("", "the document is nested too deeply to validate")
     except Exception as exc:  # the promise is "never raises": report the unexpected too
         issues.error("", f"could not validate this file ({type(exc).__name__}: {exc})")
     errors = sort_issues(issues.errors)
@@ -61,42 +75,23 @@ def validate_file(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Validation
 
 def _validate(issues: Issues, kind: str, data: Any, base_dir: Path) -> None:
     if kind in VALIDATORS:
-        VALIDATORS[kind](issues, data, base_dir)
+        spec = VALIDATORS[kind](issues, data, base_dir)
+        if spec is not None and not issues.errors and kind in JOB_TYPES:
+            _warn_submission(issues, spec)
     elif data is None:
         issues.error("", "the file is empty")
     elif not isinstance(data, dict):
         issues.error("", "expected a mapping (key: value lines) at the top level")
-    elif kind == "unknown":
+    else:
         issues.warn(
             "",
             "not recognised as an Azure ML job, component or asset "
             "(no type:, $schema: or command:); nothing was validated",
         )
-    else:
-        issues.warn("", f"validation of {kind} files is not implemented yet")
 
 
-def _read_text(path: Path, max_bytes: int) -> str:
-    def fail(message: str) -> SpecError:
-        return SpecError([SpecIssue("", message, None, None, str(path))])
-
-    if path.is_dir():
-        raise fail("is a folder; give the path of a YAML file")
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise fail("file not found") from None
-    except OSError as exc:
-        raise fail(f"cannot read the file: {exc.strerror or exc}") from None
-    if len(raw) > max_bytes:
-        raise fail(f"file is larger than {max_bytes:,} bytes; job files are small, so check this is the right file")
-    if b"\0" in raw:
-        raise fail("is a binary file, not YAML text")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        line, column = before.count(b"\n") + 1, exc.start - before.rfind(b"\n")
-        message = f"is not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded; save the file as UTF-8"
-        raise SpecError([SpecIssue("", message, line, column, str(path))]) from None
+def _warn_submission(issues: Issues, spec: Any) -> None:
+    placed = Issues(source=issues.source, locations=issues.locations)
+    for problem in check_submittable(spec, issues=placed):
+        issues.warnings.append(SpecIssue(problem.path, SUBMISSION + problem.message, problem.line, problem.column,
+                                         problem.file))

@@ -1,0 +1,170 @@
+"""What every job kind reads the same way: names, compute, the job header, named parts.
+
+- `part(root, key, parse)`: one optional piece (`resources:`, `limits:` ...).
+- `named(root, key, parse)`: a mapping of user-chosen names to pieces (`inputs:`, `outputs:` ...).
+- `read_header(root)`: `$schema`, `name`, `display_name`, `experiment_name`, `description`,
+  `tags`, `properties` — the fields at the top of every job file.
+- `ComputeMixin`: `is_serverless` / `compute_name` for specs with a `compute` field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import SpecError, SpecIssue
+from .fields import EMPTY, FrozenDict, Issues, Section, describe
+from .paths import local_path
+from .yaml_loader import join
+
+SERVERLESS = ("serverless", "azureml:serverless")
+HEADER_FIELDS = ("$schema", "type", "name", "display_name", "experiment_name", "description", "tags", "properties")
+
+JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,254}")
+IO_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+COMPUTE = re.compile(r"\S+")
+COMPUTE_HINT = "write azureml:<cluster-name>, or leave it out"
+
+
+class ComputeMixin:
+    """For specs with a `compute` field (None means serverless)."""
+
+    compute: str | None
+
+    @property
+    def is_serverless(self) -> bool:
+        """No compute, or `azureml:serverless`: the studio picks a VM size and starts nodes."""
+        return self.compute is None or self.compute.strip().lower() in SERVERLESS
+
+    @property
+    def compute_name(self) -> str | None:
+        """The named cluster (`azureml:cpu-cluster` -> `cpu-cluster`), or None on serverless."""
+        if self.is_serverless:
+            return None
+        name = self.compute.strip().removeprefix("azureml:")
+        return name.rsplit("/computes/", 1)[-1] if "/computes/" in name else name
+
+
+def part(root: Section, key: str, parse: Callable[[Any, str, Any], Any]) -> Any:
+    """The piece at `key` read with `parse(issues, path, value)`, or None when absent."""
+    value = root.data.get(key)
+    return None if value is None else parse(root.issues, root.at(key), value)
+
+
+def names(value: Any) -> list[str]:
+    """The keys of a mapping as text (empty for anything else)."""
+    return [str(name) for name in value] if isinstance(value, Mapping) else []
+
+
+def named(
+    root: Section,
+    key: str,
+    parse: Callable[[Any, str, Any], Any],
+    *,
+    name_pattern: re.Pattern | None = IO_NAME,
+) -> FrozenDict:
+    """A mapping of user-chosen names to parts (inputs, outputs, services)."""
+    value = root.data.get(key)
+    if value is None:
+        return EMPTY
+    if not isinstance(value, Mapping):
+        root.error(key, f"expected a mapping of names to {key}, got {describe(value)}")
+        return EMPTY
+    parts = {}
+    for name, item in value.items():
+        path = join(root.at(key), name)
+        if name_pattern is not None and not name_pattern.fullmatch(str(name)):
+            root.issues.error(
+                path,
+                f"'{name}' is not a valid name; use letters, digits and '_', starting with a letter or '_'",
+                key=True,
+            )
+        part_ = parse(root.issues, path, item)
+        if part_ is not None:
+            parts[str(name)] = part_
+    return FrozenDict(parts)
+
+
+def check_type(root: Section, expected: str | tuple[str, ...], *, what: str) -> None:
+    """Report a `type:` other than `expected` (a missing type is fine: the kind is known)."""
+    allowed = (expected,) if isinstance(expected, str) else expected
+    type_ = root.data.get("type")
+    if type_ is not None and (not isinstance(type_, str) or type_.strip().lower() not in allowed):
+        root.error("type", f"expected `type: {allowed[0]}` for {what}, got {describe(type_)}")
+
+
+def read_header(root: Section) -> dict:
+    """The fields at the top of every job file, as keyword arguments for the spec."""
+    return dict(
+        schema=root.text("$schema"),
+        name=root.text("name", pattern=JOB_NAME, hint="job names use letters, digits, '-' and '_' (up to 255)"),
+        display_name=root.text("display_name"),
+        experiment_name=root.text("experiment_name"),
+        description=root.text("description"),
+        tags=root.text_map("tags", allow_null=True),
+        properties=root.text_map("properties", allow_null=True),
+    )
+
+
+def read_compute(root: Section) -> str | None:
+    return root.text("compute", pattern=COMPUTE, hint=COMPUTE_HINT)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes multi-line text (commands, descriptions) as `|` blocks."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+    if any(char in text for char in "\x85\u2028\u2029"):
+        style = '"'  # Unicode line breaks survive only when escaped
+    else:
+        style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _represent_text)
+
+
+def dump_yaml(data: Any) -> str:
+    """Plain data as block YAML, keys in the given order."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1_000_000)
+
+
+def warn_missing(issues: Issues, base_dir: Path, found: Sequence[tuple[str, str | None]]) -> None:
+    """Warn about local paths that do not exist (a missing folder does not make a file invalid)."""
+    for path, value in found:
+        target = local_path(base_dir, value) if isinstance(value, str) and value else None
+        if target is not None and not target.exists():
+            issues.warn(path, f"{value!r} does not exist (looked for {target}); create it or fix the path")
+
+
+def read_text(path: Path, max_bytes: int) -> str:
+    """A file's text, refusing folders, missing files, oversized, binary and non-UTF-8 files."""
+
+    def fail(message: str) -> SpecError:
+        return SpecError([SpecIssue("", message, None, None, str(path))])
+
+    if path.is_dir():
+        raise fail("is a folder; give the path of a YAML file")
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise fail("file not found") from None
+    except OSError as exc:
+        raise fail(f"cannot read the file: {exc.strerror or exc}") from None
+    if len(raw) > max_bytes:
+        raise fail(f"file is larger than {max_bytes:,} bytes; job files are small, so check this is the right file")
+    if b"\0" in raw:
+        raise fail("is a binary file, not YAML text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line, column = before.count(b"\n") + 1, exc.start - before.rfind(b"\n")
+        message = f"is not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded; save the file as UTF-8"
+        raise SpecError([SpecIssue("", message, line, column, str(path))]) from None
