@@ -28,6 +28,7 @@ from .parts import (
     ServiceSpec,
 )
 from .paths import local_path
+from .kinds import detect_kind
 from .yaml_loader import parse_yaml
 
 # In the order to_dict() writes them.
@@ -114,9 +115,20 @@ def load_command_job(
     issues = Issues(source=source, locations=locations)
     issues.errors += problems
     data = apply_overrides(issues, data, overrides)
+    kind = detect_kind(data) if isinstance(data, dict) else "unknown"
+    if kind not in ("command", "unknown"):
+        where = "type" if "type" in data else ""
+        what = "a job" if kind in RUNNABLE_LATER else "not a job"
+        issues.error(where, f"this is a {kind} file ({what}); `studio validate` checks it, but this studio runs "
+                            "command jobs only so far: submit a command job (`command:` with no `type` or "
+                            "`type: command`)", key=bool(where))
+        issues.raise_if_errors()
     spec = read_command_job(issues, data, base_dir=base_dir, strict_paths=strict_paths)
     issues.raise_if_errors()
     return spec
+
+
+RUNNABLE_LATER = frozenset({"sweep", "pipeline", "automl", "spark", "parallel"})
 
 
 def read_command_job(

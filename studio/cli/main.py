@@ -486,10 +486,10 @@ def _report_created(job: dict, *, out: TextIO | None, hint: bool) -> None:
             print(f"Compute: {job.get('compute') or 'serverless'}, {count} x {job['instance_type']}"
                   + (f" ({job['tier']})" if job.get("tier") else ""), file=out)
     if status == "Queued" and job.get("pending_reason"):
-        detail = []
-        if job.get("queue_position") is not None:
+        detail = []  # only what the scheduler's reason does not say already
+        if "position" not in job["pending_reason"] and job.get("queue_position") is not None:
             detail.append(f"position {job['queue_position']} in the queue")
-        if job.get("estimated_start_at"):
+        if job.get("estimated_start_at") and "estimated start" not in job["pending_reason"]:
             detail.append(f"estimated start {output.format_eta(job['estimated_start_at'])}")
         _note(f"warning: {job['pending_reason']}" + (f" ({', '.join(detail)})" if detail else ""))
     if out is not None and hint and status not in TERMINAL:

@@ -328,7 +328,15 @@ def test_it_reads_the_descriptive_fields():
 
 
 def test_it_rejects_another_job_type():
-    assert problem_at("type: sweep\n" + MINIMAL, "type").message == "expected `type: command` (or no type), got 'sweep'"
+    message = problem_at("type: sweep\n" + MINIMAL, "type").message
+    assert message.startswith("this is a sweep file (a job); `studio validate` checks it, but this studio runs "
+                              "command jobs only so far")
+
+
+def test_it_says_a_component_is_not_a_job():
+    message = problem_at("$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json\n"
+                         "type: command\nname: train\nversion: 1\n" + MINIMAL, "type").message
+    assert message.startswith("this is a component file (not a job)")
 
 
 def test_it_rejects_job_names_with_spaces():
