@@ -66,7 +66,8 @@ def test_the_third_job_waits_with_a_position_and_runs_when_quota_frees(user, wor
     assert (first.status, second.status) == (JobStatus.PROVISIONING, JobStatus.PROVISIONING)
     assert (third.status, third.queue_position) == (JobStatus.QUEUED, 1)
     assert third.estimated_start_at is not None
-    assert "waiting for quota" in third.pending_reason and "position 1" in third.pending_reason
+    assert third.pending_reason == ("waiting for quota: Standard_D2s_v3 × 1 needs 2 vCPUs of standardDSv3Family "
+                                    "quota, which has 0 free of 4 (4 in use by running jobs)")
     assert not Node.objects.filter(job=third).exists()
     finish(first)
     assert Job.objects.get(id=third.id).status == JobStatus.PROVISIONING
@@ -182,3 +183,27 @@ def test_quota_list_counts_what_is_running(user, workspace, data_dir):
     cores = next(f for f in listing["families"] if f["family"] == "cores")
     assert (dsv3["subscription_in_use"], dsv3["workspace_in_use"], cores["subscription_in_use"]) == (8, 8, 8)
     assert timezone.now()  # the listing is read at a moment, not cached
+
+
+def test_a_cycle_costs_the_same_queries_however_many_jobs_wait(user, workspace, data_dir, set_quota):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    set_quota("standardDSv3Family", 2)
+    submit(user, workspace, "Standard_D2s_v3")
+
+    def cycle_queries():
+        with CaptureQueriesContext(connection) as captured:
+            schedule_cycle()
+        return len(captured)
+
+    for _ in range(3):
+        submit(user, workspace, "Standard_D2s_v3")
+    few = cycle_queries()
+    for _ in range(30):
+        services.job_submit(user=user, workspace=workspace, spec=load_command_job(with_environment(
+            "command: hostname\nresources:\n  instance_type: Standard_D2s_v3\n")))
+    schedule_cycle()  # the new jobs are queued once
+    events = Job.objects.get(name=Job.objects.order_by("-id").first().name).events.count()
+    assert cycle_queries() == few, "waiting jobs whose place did not change are not rewritten"
+    assert Job.objects.order_by("-id").first().events.count() == events, "no new event when nothing changed"

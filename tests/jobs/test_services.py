@@ -92,7 +92,7 @@ def test_it_queues_what_does_not_fit_with_a_position(user, workspace, data_dir, 
     statuses = {j.name: (j.status, j.queue_position) for j in Job.objects.all()}
     assert statuses == {first.name: (JobStatus.PROVISIONING, None), second.name: (JobStatus.QUEUED, 1),
                         third.name: (JobStatus.QUEUED, 2)}
-    assert "position 2" in Job.objects.get(id=third.id).pending_reason
+    assert "waiting for quota" in Job.objects.get(id=third.id).pending_reason
 
 
 def test_it_admits_each_job_once_however_often_the_cycle_runs(user, workspace, data_dir):

@@ -17,6 +17,7 @@ from jobs.scheduling.core import (
     Snapshot,
     Wait,
     decide,
+    describe_wait,
     explain,
 )
 from tests.scheduling.catalogue import CATALOGUE, NOW, quotas
@@ -134,7 +135,8 @@ def test_it_gives_positions_and_start_estimates_in_order():
     assert (waits[1].position, waits[2].position) == (1, 2)
     assert waits[1].estimated_start == NOW + timedelta(seconds=540)
     assert waits[2].estimated_start == NOW + timedelta(seconds=540 + 300), "after job 1's typical runtime"
-    assert "position 1 in the queue" in waits[1].reason and "estimated start in about 9 min" in waits[1].reason
+    sentence = describe_wait(waits[1].reason, waits[1].position, waits[1].estimated_start, NOW)
+    assert sentence.endswith("; position 1 in the queue, estimated start in about 9 min (12:09 UTC)")
 
 
 def test_it_never_estimates_a_start_in_the_past():
