@@ -1,7 +1,11 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.http import JsonResponse
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
+
+from studio import views
 
 
 def health(request):
@@ -9,6 +13,15 @@ def health(request):
 
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="jobs:list", permanent=False)),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("jobs/", include("jobs.urls")),
+    path("submit/", include("jobs.wizard.urls")),
+    path("compute/", include("jobs.compute_urls")),
+    path("quota/", include("quotas.urls")),
+    path("previews/", include("previews.urls")),
+    path("designer/", views.designer, name="designer"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("jobs.api.urls")),
     path("api/v1/", include("quotas.api.urls")),
