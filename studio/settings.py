@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from studio.env import ConfigError, database_from_url, env_bool, env_float, env_int, env_str
@@ -149,6 +150,7 @@ LOGGING = {
 }
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # A file, not memory, so that worker processes started by tests see the same test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-studio.db")}
+    # A file, not memory, so that worker processes started by tests see the same test database;
+    # one per test run, so that two runs side by side do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-studio-{os.getpid()}.db")}
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
