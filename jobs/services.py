@@ -18,7 +18,7 @@ from typing import BinaryIO, Mapping
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -275,8 +275,8 @@ def node_heartbeat(*, node_id: int) -> bool:
 
 
 def node_should_stop(*, node_id: int) -> bool:
-    return Node.objects.filter(id=node_id).filter(cancel_requested=True).exists() or \
-        Node.objects.filter(id=node_id, status__in=TERMINAL).exists()
+    """Asked to stop (cancel, eviction) or already settled (declared lost)."""
+    return Node.objects.filter(Q(cancel_requested=True) | Q(status__in=TERMINAL), id=node_id).exists()
 
 
 def node_exited(*, node_id: int, outcome: NodeOutcome) -> None:
