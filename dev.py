@@ -5,6 +5,9 @@
     python3 dev.py test    install the test dependencies and run the whole suite
 
 Anything after ``test`` is passed to pytest (``python3 dev.py test -k cancel``).
+
+    python3 dev.py worker [celery options]   a Celery worker for this studio (when
+                                             CELERY_BROKER_URL is set), with the same settings
 """
 
 from __future__ import annotations
@@ -81,13 +84,22 @@ def test(pytest_args: list[str]) -> None:
     sys.exit(result.returncode)
 
 
+def worker(celery_args: list[str]) -> None:
+    """A Celery worker with the settings `run` uses (the same SECRET_KEY signs job tokens)."""
+    ensure_venv("")
+    if not os.environ.get("CELERY_BROKER_URL"):
+        sys.exit("set CELERY_BROKER_URL (and DATABASE_URL, STUDIO_DATA_DIR) as for `dev.py run` first")
+    env = {**os.environ, "SECRET_KEY": secret_key()}
+    celery = VENV / ("Scripts/celery.exe" if os.name == "nt" else "bin/celery")
+    os.chdir(ROOT)
+    os.execve(str(celery), [str(celery), "-A", "studio", "worker", *celery_args], env)
+
+
 def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+    commands = {"run": lambda: run(), "test": lambda: test(sys.argv[2:]), "worker": lambda: worker(sys.argv[2:])}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
-    if sys.argv[1] == "run":
-        run()
-    else:
-        test(sys.argv[2:])
+    commands[sys.argv[1]]()
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        where = "Celery workers (start them with: .venv/bin/celery -A studio worker)" if celery else \
+        where = "Celery workers (start them with: python3 dev.py worker)" if celery else \
             f"the local executor (up to {settings.STUDIO_LOCAL_MAX_NODES} nodes at once)"
         self.stdout.write(f"Serverless Studio on http://{bind}/ — nodes run on {where}. Ctrl-C stops everything.")
         watcher = threading.Thread(target=lambda: (web.wait(), executor.stop.set()), daemon=True)
