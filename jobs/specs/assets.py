@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .common import dump_yaml, warn_missing
+from .common import DocumentMixin, warn_missing
 from .fields import EMPTY, FrozenDict, Issues, Section, Spec
 from .parts import DATA_TYPES, EnvironmentSpec
 
@@ -20,7 +20,7 @@ assert set(DATA_ASSET_TYPES) | set(MODEL_TYPES) == set(DATA_TYPES)
 
 
 @dataclass(frozen=True)
-class EnvironmentAssetSpec(Spec):
+class EnvironmentAssetSpec(DocumentMixin, Spec):
     """An environment file: an EnvironmentSpec with a name (and `$schema`)."""
 
     environment: EnvironmentSpec
@@ -31,9 +31,6 @@ class EnvironmentAssetSpec(Spec):
     def to_dict(self) -> dict:
         data = {"$schema": self.schema} if self.schema else {}
         return {**data, **self.environment.to_data()}
-
-    def to_yaml(self) -> str:
-        return dump_yaml(self.to_dict())
 
 
 def read_environment_asset(issues: Issues, data: Any, *, base_dir: Path | None = None) -> EnvironmentAssetSpec | None:
@@ -56,48 +53,37 @@ def read_environment_asset(issues: Issues, data: Any, *, base_dir: Path | None =
 
 
 @dataclass(frozen=True)
-class DataAssetSpec(Spec):
+class AssetSpec(DocumentMixin, Spec):
+    """What data and model assets both have (each adds its own fields, then `schema`)."""
+
     name: str
     path: str
-    type: str = "uri_folder"
+    type: str
     version: str | None = None
     description: str | None = None
     tags: FrozenDict = EMPTY
     properties: FrozenDict = EMPTY
-    schema: str | None = None
 
     KEYS: ClassVar[Mapping[str, str]] = {"schema": "$schema"}
-    KIND: ClassVar[str] = "data"
-
-    def to_dict(self) -> dict:
-        return self.to_data()
-
-    def to_yaml(self) -> str:
-        return dump_yaml(self.to_dict())
 
 
 @dataclass(frozen=True)
-class ModelAssetSpec(Spec):
-    name: str
-    path: str
+class DataAssetSpec(AssetSpec):
+    type: str = "uri_folder"
+    schema: str | None = None
+
+    KIND: ClassVar[str] = "data"
+
+
+@dataclass(frozen=True)
+class ModelAssetSpec(AssetSpec):
     type: str = "custom_model"
-    version: str | None = None
-    description: str | None = None
-    tags: FrozenDict = EMPTY
-    properties: FrozenDict = EMPTY
     flavors: FrozenDict = EMPTY
     stage: str | None = None
     job_name: str | None = None
     schema: str | None = None
 
-    KEYS: ClassVar[Mapping[str, str]] = {"schema": "$schema"}
     KIND: ClassVar[str] = "model"
-
-    def to_dict(self) -> dict:
-        return self.to_data()
-
-    def to_yaml(self) -> str:
-        return dump_yaml(self.to_dict())
 
 
 def _read_asset(issues: Issues, data: Any, cls: type, types: Mapping[str, str], what: str, base_dir: Path | None):

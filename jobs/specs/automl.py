@@ -17,7 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .common import HEADER_FIELDS, ComputeMixin, check_type, dump_yaml, named, part, read_compute, read_header, warn_missing
+from .common import (
+    ComputeMixin,
+    JobDocumentMixin,
+    named,
+    part,
+    read_compute,
+    read_header,
+    read_job_root,
+    warn_missing,
+)
 from .fields import EMPTY, FrozenDict, Issues, Section, Spec, describe, freeze, is_integer, one_of, suggest
 from .parts import IdentitySpec, InputSpec, OutputSpec, QueueSettingsSpec, ResourcesSpec, snake_case
 from .sweep import EarlyTerminationSpec, SamplingAlgorithmSpec, SearchSpec
@@ -168,9 +177,10 @@ class AutoMLSweepSpec(Spec):
 
 
 @dataclass(frozen=True)
-class AutoMLJobSpec(ComputeMixin, Spec):
-    """A validated AutoML job. Task-specific settings (`featurization`, `training`,
-    `forecasting`, `training_parameters`) are kept as checked mappings."""
+class AutoMLFields:
+    """The fields of an AutoML job or pipeline step (all but the job header, outputs and where it
+    runs). Task-specific settings (`featurization`, `training`, `forecasting`,
+    `training_parameters`) are kept as checked mappings."""
 
     task: str = ""
     primary_metric: str | None = None
@@ -194,6 +204,16 @@ class AutoMLJobSpec(ComputeMixin, Spec):
     search_space: tuple = ()  # of FrozenDict: name -> SearchSpec or value
     environment_id: str | None = None
     environment_variables: FrozenDict = EMPTY
+
+    @property
+    def family(self) -> str | None:
+        return TASKS.get(self.task)
+
+
+@dataclass(frozen=True)
+class AutoMLJobSpec(ComputeMixin, JobDocumentMixin, AutoMLFields, Spec):
+    """A validated AutoML job (the AutoML fields, then the job's own)."""
+
     schema: str | None = None
     name: str | None = None
     display_name: str | None = None
@@ -209,16 +229,6 @@ class AutoMLJobSpec(ComputeMixin, Spec):
 
     KEYS: ClassVar[Mapping[str, str]] = {"schema": "$schema"}
     KIND: ClassVar[str] = "automl"
-
-    @property
-    def family(self) -> str | None:
-        return TASKS.get(self.task)
-
-    def to_dict(self) -> dict:
-        return {**self.to_data(), "type": "automl"}
-
-    def to_yaml(self) -> str:
-        return dump_yaml(self.to_dict())
 
 
 def read_automl_fields(root: Section, *, in_pipeline: bool, read_data=None) -> dict:
@@ -388,14 +398,13 @@ def _model_search_space(root: Section) -> tuple:
 
 def read_automl_job(issues: Issues, data: Any, *, base_dir: Path | None = None) -> AutoMLJobSpec | None:
     """Read parsed data into an AutoML job, reporting every problem to `issues` (None if any)."""
-    if data is None:
-        issues.error("", "the document is empty; an AutoML job needs at least type: automl, task: and training_data:")
-        return None
-    if not isinstance(data, Mapping):
+    if data is not None and not isinstance(data, Mapping):
         issues.error("", "expected a mapping (key: value lines) at the top level")
         return None
-    root = Section.read(issues, "", data, (*HEADER_FIELDS, *automl_fields(None)), example="type: automl")
-    check_type(root, "automl", what="an AutoML job")
+    root = read_job_root(issues, data, automl_fields(None), kind="automl", what="an AutoML job",
+                         needs="at least type: automl, task: and training_data:")
+    if root is None:
+        return None
     spec = AutoMLJobSpec(
         **read_header(root),
         **read_automl_fields(root, in_pipeline=False),

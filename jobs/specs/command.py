@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .common import COMPUTE as _COMPUTE
-from .common import JOB_NAME as _JOB_NAME
-from .common import SERVERLESS, ComputeMixin, dump_yaml  # noqa: F401  (SERVERLESS: importable from here, as before)
+from .common import HEADER_FIELDS, ComputeMixin, JobDocumentMixin, port_names, read_compute, read_header, read_ports
+from .common import SERVERLESS  # noqa: F401  (importable from here, as before)
 from .common import named as _named
-from .common import names as _names
 from .common import part as _part
 from .expressions import check_command
 from .fields import EMPTY, FrozenDict, Issues, Section, Spec, describe
@@ -20,9 +18,7 @@ from .parts import (
     DistributionSpec,
     EnvironmentSpec,
     IdentitySpec,
-    InputSpec,
     LimitsSpec,
-    OutputSpec,
     QueueSettingsSpec,
     ResourcesSpec,
     ServiceSpec,
@@ -33,14 +29,13 @@ from .yaml_loader import parse_yaml
 
 # In the order to_dict() writes them.
 FIELDS = (
-    "$schema", "type", "name", "display_name", "experiment_name", "description", "tags",
-    "properties", "code", "command", "environment", "environment_variables", "inputs",
+    *HEADER_FIELDS, "code", "command", "environment", "environment_variables", "inputs",
     "outputs", "compute", "is_local", "resources", "distribution", "limits", "queue_settings",
     "identity", "services", "parent_job_name",
 )
 
 @dataclass(frozen=True)
-class CommandJobSpec(ComputeMixin, Spec):
+class CommandJobSpec(ComputeMixin, JobDocumentMixin, Spec):
     """A validated command job. Build one with `load_command_job` or `CommandJobSpec.from_dict`."""
 
     command: str
@@ -67,6 +62,7 @@ class CommandJobSpec(ComputeMixin, Spec):
     parent_job_name: str | None = None
 
     KEYS: ClassVar[Mapping[str, str]] = {"schema": "$schema"}
+    KIND: ClassVar[str] = "command"
 
     @classmethod
     def from_dict(cls, data: Mapping) -> CommandJobSpec:
@@ -77,12 +73,10 @@ class CommandJobSpec(ComputeMixin, Spec):
         return spec
 
     def to_dict(self) -> dict:
-        """Plain JSON-serialisable data in Azure ML YAML shape; unset fields are left out."""
-        data = {**self.to_data(), "type": "command"}
+        """Plain JSON-serialisable data in Azure ML YAML shape (in the order of FIELDS); unset
+        fields are left out."""
+        data = super().to_dict()
         return {key: data[key] for key in FIELDS if key in data}
-
-    def to_yaml(self) -> str:
-        return dump_yaml(self.to_dict())
 
     def local_references(self) -> list[tuple[str, str]]:
         """(field path, value) of every value that may name a file or folder on the user's disk."""
@@ -149,24 +143,15 @@ def read_command_job(
 
     command = root.text("command")
     if command is not None:
-        check_command(
-            issues, "command", command, inputs=_names(data.get("inputs")), outputs=_names(data.get("outputs"))
-        )
+        check_command(issues, "command", command, **port_names(root))
     spec = CommandJobSpec(
         command=command or "",
         environment=_part(root, "environment", EnvironmentSpec.parse) or EnvironmentSpec(),
-        schema=root.text("$schema"),
-        name=root.text("name", pattern=_JOB_NAME, hint="job names use letters, digits, '-' and '_' (up to 255)"),
-        display_name=root.text("display_name"),
-        experiment_name=root.text("experiment_name"),
-        description=root.text("description"),
-        tags=root.text_map("tags", allow_null=True),
-        properties=root.text_map("properties", allow_null=True),
+        **read_header(root),
         code=root.text("code"),
         environment_variables=root.text_map("environment_variables"),
-        inputs=_named(root, "inputs", InputSpec.parse),
-        outputs=_named(root, "outputs", OutputSpec.parse),
-        compute=root.text("compute", pattern=_COMPUTE, hint="write azureml:<cluster-name>, or leave it out"),
+        **read_ports(root),
+        compute=read_compute(root),
         is_local=root.boolean("is_local"),
         resources=_part(root, "resources", ResourcesSpec.parse),
         distribution=_part(root, "distribution", DistributionSpec.parse),

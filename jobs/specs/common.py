@@ -1,10 +1,14 @@
 """What every job kind reads the same way: names, compute, the job header, named parts.
 
 - `part(root, key, parse)`: one optional piece (`resources:`, `limits:` ...).
-- `named(root, key, parse)`: a mapping of user-chosen names to pieces (`inputs:`, `outputs:` ...).
+- `named(root, key, parse)`: a mapping of user-chosen names to pieces (`inputs:`, `outputs:` ...);
+  `read_ports(root)` reads a job's inputs and outputs, `port_names(root)` only their names.
 - `read_header(root)`: `$schema`, `name`, `display_name`, `experiment_name`, `description`,
   `tags`, `properties` — the fields at the top of every job file.
 - `ComputeMixin`: `is_serverless` / `compute_name` for specs with a `compute` field.
+- `DocumentMixin` / `JobDocumentMixin`: `to_dict()` / `to_yaml()` for specs of a whole file.
+- `read_job_root(...)`: the start of every `read_*_job`: the empty-document check, the known
+  fields and the `type:`.
 """
 
 from __future__ import annotations
@@ -12,12 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
 from .errors import SpecError, SpecIssue
 from .fields import EMPTY, FrozenDict, Issues, Section, describe
+from .parts import InputSpec, OutputSpec
 from .paths import local_path
 from .yaml_loader import join
 
@@ -49,6 +54,26 @@ class ComputeMixin:
         return name.rsplit("/computes/", 1)[-1] if "/computes/" in name else name
 
 
+class DocumentMixin:
+    """`to_dict()` / `to_yaml()` for specs of a whole file (components, assets; jobs: JobDocumentMixin)."""
+
+    def to_dict(self) -> dict:
+        """Plain JSON-serialisable data in Azure ML YAML shape; unset fields are left out."""
+        return self.to_data()
+
+    def to_yaml(self) -> str:
+        return dump_yaml(self.to_dict())
+
+
+class JobDocumentMixin(DocumentMixin):
+    """For job specs, which have no `type` field: `to_dict()` adds `type: <KIND>`."""
+
+    KIND: ClassVar[str]
+
+    def to_dict(self) -> dict:
+        return {**self.to_data(), "type": self.KIND}
+
+
 def part(root: Section, key: str, parse: Callable[[Any, str, Any], Any]) -> Any:
     """The piece at `key` read with `parse(issues, path, value)`, or None when absent."""
     value = root.data.get(key)
@@ -60,6 +85,11 @@ def names(value: Any) -> list[str]:
     return [str(name) for name in value] if isinstance(value, Mapping) else []
 
 
+def port_names(root: Section) -> dict:
+    """The names declared under `inputs:` and `outputs:`, as keyword arguments."""
+    return dict(inputs=names(root.data.get("inputs")), outputs=names(root.data.get("outputs")))
+
+
 def named(
     root: Section,
     key: str,
@@ -68,11 +98,8 @@ def named(
     name_pattern: re.Pattern | None = IO_NAME,
 ) -> FrozenDict:
     """A mapping of user-chosen names to parts (inputs, outputs, services)."""
-    value = root.data.get(key)
+    value = root.mapping(key, expected=f"a mapping of names to {key}")
     if value is None:
-        return EMPTY
-    if not isinstance(value, Mapping):
-        root.error(key, f"expected a mapping of names to {key}, got {describe(value)}")
         return EMPTY
     parts = {}
     for name, item in value.items():
@@ -89,12 +116,31 @@ def named(
     return FrozenDict(parts)
 
 
+def read_ports(root: Section) -> dict:
+    """A job's `inputs:` and `outputs:` (names to InputSpec / OutputSpec), as keyword arguments."""
+    return dict(inputs=named(root, "inputs", InputSpec.parse), outputs=named(root, "outputs", OutputSpec.parse))
+
+
 def check_type(root: Section, expected: str | tuple[str, ...], *, what: str) -> None:
     """Report a `type:` other than `expected` (a missing type is fine: the kind is known)."""
     allowed = (expected,) if isinstance(expected, str) else expected
     type_ = root.data.get("type")
     if type_ is not None and (not isinstance(type_, str) or type_.strip().lower() not in allowed):
         root.error("type", f"expected `type: {allowed[0]}` for {what}, got {describe(type_)}")
+
+
+def read_job_root(
+    issues: Issues, data: Any, fields: Sequence[str], *, kind: str, what: str, needs: str
+) -> Section | None:
+    """The top-level mapping of a job file of `kind`, or None when unusable (an empty document:
+    "{what} needs {needs}"). Its fields are HEADER_FIELDS and `fields`; a `type:` must be `kind`."""
+    if data is None:
+        issues.error("", f"the document is empty; {what} needs {needs}")
+        return None
+    root = Section.read(issues, "", data, (*HEADER_FIELDS, *fields), example=f"type: {kind}")
+    if root is not None:
+        check_type(root, kind, what=what)
+    return root
 
 
 def read_header(root: Section) -> dict:

@@ -19,14 +19,15 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .common import dump_yaml, named, names, part, read_text, warn_missing
+from .common import DocumentMixin, named, part, port_names, read_text, warn_missing
 from .errors import SpecError
 from .expressions import check_command
 from .fields import EMPTY, FrozenDict, Issues, Scalar, Section, Spec, describe, is_integer, is_number, one_of
-from .parallel import PARALLEL_FIELDS, ParallelTaskSpec, RetrySettingsSpec, read_parallel_fields
+from .parallel import ParallelFields, read_parallel_fields
 from .parts import (
     DATA_TYPES,
     INPUT_MODES,
@@ -214,7 +215,7 @@ class ComponentOutputSpec(Spec):
 
 
 @dataclass(frozen=True)
-class ComponentSpec(Spec):
+class ComponentSpec(DocumentMixin, Spec):
     """Fields every component has. `inputs` / `outputs` map names to ComponentInput/OutputSpec."""
 
     type: str = "command"
@@ -231,12 +232,6 @@ class ComponentSpec(Spec):
     KEYS: ClassVar[Mapping[str, str]] = {"schema": "$schema"}
     EXAMPLE = "type: command"
     KIND: ClassVar[str] = "component"
-
-    def to_dict(self) -> dict:
-        return self.to_data()
-
-    def to_yaml(self) -> str:
-        return dump_yaml(self.to_dict())
 
     def required_inputs(self) -> list[str]:
         return [name for name, port in self.inputs.items() if port.required]
@@ -273,8 +268,7 @@ class CommandComponentSpec(ComponentSpec):
         if command is not None:
             optional = [name for name, port in (inputs.items() if isinstance(inputs, Mapping) else ())
                         if isinstance(port, Mapping) and port.get("optional") is True]
-            check_command(root.issues, "command", command, inputs=names(inputs), outputs=names(root.data.get("outputs")),
-                          optional_inputs=optional)
+            check_command(root.issues, "command", command, **port_names(root), optional_inputs=optional)
         return dict(
             command=command or "",
             environment=part(root, "environment", EnvironmentSpec.parse),
@@ -295,8 +289,27 @@ class CommandComponentSpec(ComponentSpec):
         return found
 
 
+class StepsMixin:
+    """The step graph of a pipeline job or pipeline component (`jobs`: step name -> StepSpec)."""
+
+    jobs: FrozenDict
+
+    @cached_property
+    def dependencies(self) -> FrozenDict:
+        """Step name -> the names of the steps whose outputs it uses (they must finish first)."""
+        from .pipeline import dependencies_of  # pipeline.py imports this module
+
+        return dependencies_of(self.jobs)
+
+    def steps_in_order(self) -> list[str]:
+        """Step names in an order that runs every step after the steps it needs."""
+        from .pipeline import order_steps
+
+        return order_steps(self.jobs)
+
+
 @dataclass(frozen=True)
-class PipelineComponentSpec(ComponentSpec):
+class PipelineComponentSpec(StepsMixin, ComponentSpec):
     """A pipeline packaged as a component: its steps bind `${{parent.inputs.<name>}}` to its inputs."""
 
     type: str = "pipeline"
@@ -306,20 +319,7 @@ class PipelineComponentSpec(ComponentSpec):
     def read_fields(cls, root: Section, context: Context) -> dict:
         from .pipeline import read_jobs  # a pipeline component holds steps, which use components
 
-        return dict(
-            jobs=read_jobs(root, context, inputs=names(root.data.get("inputs")), outputs=names(root.data.get("outputs")))
-        )
-
-    @property
-    def dependencies(self) -> FrozenDict:
-        from .pipeline import dependencies_of
-
-        return dependencies_of(self.jobs)
-
-    def steps_in_order(self) -> list[str]:
-        from .pipeline import order_steps
-
-        return order_steps(self.jobs)
+        return dict(jobs=read_jobs(root, context, **port_names(root)))
 
 
 @dataclass(frozen=True)
@@ -337,34 +337,19 @@ class SparkComponentSpec(ComponentSpec):
 
     @classmethod
     def read_fields(cls, root: Section, context: Context) -> dict:
-        return read_spark_fields(
-            root, inputs=names(root.data.get("inputs")), outputs=names(root.data.get("outputs")), entry_required=True
-        )
+        return read_spark_fields(root, **port_names(root), entry_required=True)
 
     def local_references(self) -> list[tuple[str, str]]:
         return [("code", self.code)]
 
 
 @dataclass(frozen=True)
-class ParallelComponentSpec(ComponentSpec):
+class ParallelComponentSpec(ParallelFields, ComponentSpec):
     type: str = "parallel"
-    task: ParallelTaskSpec | None = None
-    input_data: str | None = None
-    mini_batch_size: str | None = None
-    partition_keys: tuple[str, ...] = ()
-    resources: ResourcesSpec | None = None
-    retry_settings: RetrySettingsSpec | None = None
-    max_concurrency_per_instance: int | None = None
-    error_threshold: int | None = None
-    mini_batch_error_threshold: int | None = None
-    logging_level: str | None = None
-    environment_variables: FrozenDict = EMPTY
 
     @classmethod
     def read_fields(cls, root: Section, context: Context) -> dict:
-        return read_parallel_fields(
-            root, inputs=names(root.data.get("inputs")), outputs=names(root.data.get("outputs")), task_required=True
-        )
+        return read_parallel_fields(root, **port_names(root), task_required=True)
 
     def local_references(self) -> list[tuple[str, str]]:
         return [("task.code", self.task.code if self.task else None)]
@@ -376,7 +361,6 @@ COMPONENT_CLASSES: dict[str, type[ComponentSpec]] = {
     "spark": SparkComponentSpec,
     "parallel": ParallelComponentSpec,
 }
-assert set(PARALLEL_FIELDS) <= set(ParallelComponentSpec.yaml_fields())
 assert set(SPARK_FIELDS) <= set(SparkComponentSpec.yaml_fields())
 
 

@@ -338,13 +338,18 @@ class Section:
         self.error(key, f"expected a list of text, got {describe(value)}; {hint}")
         return ()
 
+    def mapping(self, key: str, *, expected: str = "a mapping") -> Mapping | None:
+        """The mapping at `key`, or None when absent or not a mapping ("expected <expected>, got ...")."""
+        value = self.data.get(key)
+        if value is not None and not isinstance(value, Mapping):
+            self.error(key, f"expected {expected}, got {describe(value)}")
+            return None
+        return value
+
     def text_map(self, key: str, *, allow_null: bool = False) -> FrozenDict:
         """A flat mapping of names to text (tags, properties, environment variables)."""
-        value = self.data.get(key)
+        value = self.mapping(key, expected="a mapping of names to values")
         if value is None:
-            return EMPTY
-        if not isinstance(value, Mapping):
-            self.error(key, f"expected a mapping of names to values, got {describe(value)}")
             return EMPTY
         result = {}
         for name, item in value.items():
@@ -361,10 +366,5 @@ class Section:
 
     def any_map(self, key: str) -> FrozenDict:
         """A free-form mapping, kept as written (frozen)."""
-        value = self.data.get(key)
-        if value is None:
-            return EMPTY
-        if not isinstance(value, Mapping):
-            self.error(key, f"expected a mapping, got {describe(value)}")
-            return EMPTY
-        return freeze(value)
+        value = self.mapping(key)
+        return EMPTY if value is None else freeze(value)

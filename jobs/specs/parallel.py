@@ -3,6 +3,7 @@ and the parallel fields shared with parallel components and pipeline steps."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -10,26 +11,20 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .common import (
-    HEADER_FIELDS,
     ComputeMixin,
-    check_type,
-    dump_yaml,
-    named,
-    names,
+    JobDocumentMixin,
     part,
+    port_names,
     read_compute,
     read_header,
+    read_job_root,
+    read_ports,
     warn_missing,
 )
 from .expressions import REFERENCE, check_command, ref
 from .fields import EMPTY, FrozenDict, Issues, Section, Spec, describe, is_integer
-from .parts import EnvironmentSpec, IdentitySpec, InputSpec, OutputSpec, QueueSettingsSpec, ResourcesSpec
+from .parts import EnvironmentSpec, IdentitySpec, QueueSettingsSpec, ResourcesSpec
 
-PARALLEL_FIELDS = (
-    "task", "input_data", "mini_batch_size", "partition_keys", "resources", "retry_settings",
-    "max_concurrency_per_instance", "error_threshold", "mini_batch_error_threshold", "logging_level",
-    "environment_variables",
-)
 TASK_TYPES = {"run_function": "run_function", "model": "model", "function": "function"}
 LOGGING_LEVELS = {"debug": "DEBUG", "info": "INFO", "warning": "WARNING", "warn": "WARNING"}
 _MINI_BATCH = re.compile(r"[1-9][0-9]*\s*([kmg]b)?", re.IGNORECASE)
@@ -94,6 +89,27 @@ class RetrySettingsSpec(Spec):
         )
 
 
+@dataclass(frozen=True)
+class ParallelFields:
+    """The parallel fields of a parallel component or pipeline step. ParallelJobSpec declares
+    them itself, with the job header after `task`: the order its to_yaml() writes."""
+
+    task: ParallelTaskSpec | None = None
+    input_data: str | None = None
+    mini_batch_size: str | None = None
+    partition_keys: tuple[str, ...] = ()
+    resources: ResourcesSpec | None = None
+    retry_settings: RetrySettingsSpec | None = None
+    max_concurrency_per_instance: int | None = None
+    error_threshold: int | None = None
+    mini_batch_error_threshold: int | None = None
+    logging_level: str | None = None
+    environment_variables: FrozenDict = EMPTY
+
+
+PARALLEL_FIELDS = tuple(field.name for field in dataclasses.fields(ParallelFields))
+
+
 def _check_single_reference(section: Section, key: str, text: str, namespace: str, declared: Sequence[str]) -> None:
     """`text` must be exactly `${{<namespace>.<name>}}` with a declared name."""
     match = REFERENCE.fullmatch(text.strip())
@@ -145,7 +161,7 @@ def read_parallel_fields(root: Section, *, inputs: Sequence[str], outputs: Seque
 
 
 @dataclass(frozen=True)
-class ParallelJobSpec(ComputeMixin, Spec):
+class ParallelJobSpec(ComputeMixin, JobDocumentMixin, Spec):
     """A validated parallel job. Build one with `load_job` (kind `parallel`)."""
 
     task: ParallelTaskSpec | None = None
@@ -175,30 +191,18 @@ class ParallelJobSpec(ComputeMixin, Spec):
     KEYS: ClassVar[Mapping[str, str]] = {"schema": "$schema"}
     KIND: ClassVar[str] = "parallel"
 
-    def to_dict(self) -> dict:
-        return {**self.to_data(), "type": "parallel"}
-
-    def to_yaml(self) -> str:
-        return dump_yaml(self.to_dict())
-
 
 def read_parallel_job(issues: Issues, data: Any, *, base_dir: Path | None = None) -> ParallelJobSpec | None:
-    if data is None:
-        issues.error("", "the document is empty; a parallel job needs at least `type: parallel` and `task:`")
-        return None
-    fields = (*HEADER_FIELDS, *PARALLEL_FIELDS, "inputs", "outputs", "compute", "identity", "queue_settings")
-    root = Section.read(issues, "", data, fields, example="type: parallel")
+    fields = (*PARALLEL_FIELDS, "inputs", "outputs", "compute", "identity", "queue_settings")
+    root = read_job_root(issues, data, fields, kind="parallel", what="a parallel job",
+                         needs="at least `type: parallel` and `task:`")
     if root is None:
         return None
-    check_type(root, "parallel", what="a parallel job")
     root.required("input_data", "input_data: ${{inputs.<name>}}")
     spec = ParallelJobSpec(
         **read_header(root),
-        **read_parallel_fields(
-            root, inputs=names(data.get("inputs")), outputs=names(data.get("outputs")), task_required=True
-        ),
-        inputs=named(root, "inputs", InputSpec.parse),
-        outputs=named(root, "outputs", OutputSpec.parse),
+        **read_parallel_fields(root, **port_names(root), task_required=True),
+        **read_ports(root),
         compute=read_compute(root),
         identity=part(root, "identity", IdentitySpec.parse),
         queue_settings=part(root, "queue_settings", QueueSettingsSpec.parse),

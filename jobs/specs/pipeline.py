@@ -17,28 +17,29 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .automl import TASKS, AutoMLLimitsSpec, AutoMLSweepSpec, automl_fields, read_automl_fields
+from .automl import TASKS, AutoMLFields, automl_fields, read_automl_fields
 from .common import (
     COMPUTE,
     COMPUTE_HINT,
-    HEADER_FIELDS,
-    check_type,
-    dump_yaml,
+    JobDocumentMixin,
     named,
     names,
     part,
+    port_names,
+    read_compute,
     read_header,
+    read_job_root,
+    read_ports,
     warn_missing,
 )
-from .components import ComponentSpec, Context, resolve_component
+from .components import ComponentSpec, Context, StepsMixin, resolve_component
 from .errors import SpecError, SpecIssue
 from .expressions import check_command, substitute
 from .fields import EMPTY, FrozenDict, Issues, Section, Spec, describe, freeze, hidden, one_of, suggest, thaw
-from .parallel import PARALLEL_FIELDS, ParallelTaskSpec, RetrySettingsSpec, read_parallel_fields
+from .parallel import ParallelFields, read_parallel_fields
 from .parts import (
     DistributionSpec,
     EnvironmentSpec,
@@ -51,15 +52,7 @@ from .parts import (
     ServiceSpec,
 )
 from .spark import SPARK_FIELDS, SparkEntrySpec, SparkResourcesSpec, check_direct_modes, read_spark_fields
-from .sweep import (
-    EarlyTerminationSpec,
-    ObjectiveSpec,
-    SamplingAlgorithmSpec,
-    SweepLimitsSpec,
-    SweepMixin,
-    TrialSpec,
-    read_sweep_fields,
-)
+from .sweep import SweepFields, read_sweep_fields
 from .yaml_loader import join
 
 STEP_NAME = re.compile(r"[a-z_][a-z0-9_]{0,254}")
@@ -221,15 +214,9 @@ class CommandStepSpec(StepSpec):
 
 
 @dataclass(frozen=True)
-class SweepStepSpec(SweepMixin, StepSpec):
+class SweepStepSpec(SweepFields, StepSpec):
     """A sweep step: `trial` names the command component (or is inline)."""
 
-    trial: TrialSpec | None = None
-    search_space: FrozenDict = EMPTY
-    objective: ObjectiveSpec | None = None
-    sampling_algorithm: SamplingAlgorithmSpec | None = None
-    early_termination: EarlyTerminationSpec | None = None
-    limits: SweepLimitsSpec | None = None
     resources: ResourcesSpec | None = None
 
     @classmethod
@@ -252,19 +239,7 @@ class SweepStepSpec(SweepMixin, StepSpec):
 
 
 @dataclass(frozen=True)
-class ParallelStepSpec(StepSpec):
-    task: ParallelTaskSpec | None = None
-    input_data: str | None = None
-    mini_batch_size: str | None = None
-    partition_keys: tuple[str, ...] = ()
-    resources: ResourcesSpec | None = None
-    retry_settings: RetrySettingsSpec | None = None
-    max_concurrency_per_instance: int | None = None
-    error_threshold: int | None = None
-    mini_batch_error_threshold: int | None = None
-    logging_level: str | None = None
-    environment_variables: FrozenDict = EMPTY
-
+class ParallelStepSpec(ParallelFields, StepSpec):
     COMPONENT_TYPES = ("parallel",)
 
     @classmethod
@@ -308,31 +283,9 @@ class PipelineStepSpec(StepSpec):
 
 
 @dataclass(frozen=True)
-class AutoMLStepSpec(StepSpec):
+class AutoMLStepSpec(AutoMLFields, StepSpec):
     """An AutoML step (`type: automl`, `task: classification`, ...)."""
 
-    task: str = ""
-    primary_metric: str | None = None
-    log_verbosity: str | None = None
-    target_column_name: str | None = None
-    training_data: Any = None
-    validation_data: Any = None
-    test_data: Any = None
-    validation_data_size: float | None = None
-    test_data_size: float | None = None
-    n_cross_validations: int | str | None = None
-    cv_split_column_names: tuple[str, ...] = ()
-    weight_column_name: str | None = None
-    positive_label: str | None = None
-    limits: AutoMLLimitsSpec | None = None
-    featurization: FrozenDict = EMPTY
-    training: FrozenDict = EMPTY
-    forecasting: FrozenDict = EMPTY
-    sweep: AutoMLSweepSpec | None = None
-    training_parameters: FrozenDict = EMPTY
-    search_space: tuple = ()
-    environment_id: str | None = None
-    environment_variables: FrozenDict = EMPTY
     resources: ResourcesSpec | None = None
 
     @classmethod
@@ -386,7 +339,7 @@ STEP_CLASSES: dict[str, type[StepSpec]] = {
     "import": OtherStepSpec,
     "data_transfer": OtherStepSpec,
 }
-assert set(PARALLEL_FIELDS) <= set(ParallelStepSpec.yaml_fields()) and set(SPARK_FIELDS) <= set(SparkStepSpec.yaml_fields())
+assert set(SPARK_FIELDS) <= set(SparkStepSpec.yaml_fields())
 
 
 def _step_type(value: Mapping) -> Any:
@@ -419,19 +372,18 @@ def read_step(issues: Issues, path: str, value: Any, context: Context) -> StepSp
             issues.error(join(path, "type"), f"unknown step type {describe(type_)}; {fix}use {one_of(list(STEP_CLASSES))}")
         return None
     root = Section.read(issues, path, value, cls.step_fields(value), example=cls.EXAMPLE)
-    inputs, outputs = names(value.get("inputs")), names(value.get("outputs"))
     step = cls(
         type=key,
         inputs=named(root, "inputs", read_step_input),
         outputs=named(root, "outputs", read_step_output),
-        compute=root.text("compute", pattern=COMPUTE, hint=COMPUTE_HINT),
+        compute=read_compute(root),
         display_name=root.text("display_name"),
         description=root.text("description"),
         tags=root.text_map("tags", allow_null=True),
         properties=root.text_map("properties", allow_null=True),
         identity=part(root, "identity", IdentitySpec.parse),
         queue_settings=part(root, "queue_settings", QueueSettingsSpec.parse),
-        **cls.read_fields(root, context, inputs, outputs),
+        **cls.read_fields(root, context, **port_names(root)),
     )
     if isinstance(step, SparkStepSpec):
         check_direct_modes(issues, step.inputs, step.outputs, prefix=f"{path}.")
@@ -655,21 +607,8 @@ class PipelineSettingsSpec(Spec):
         )
 
 
-class StepsMixin:
-    jobs: FrozenDict
-
-    @cached_property
-    def dependencies(self) -> FrozenDict:
-        """Step name -> the names of the steps whose outputs it uses (they must finish first)."""
-        return dependencies_of(self.jobs)
-
-    def steps_in_order(self) -> list[str]:
-        """Step names in an order that runs every step after the steps it needs."""
-        return order_steps(self.jobs)
-
-
 @dataclass(frozen=True)
-class PipelineJobSpec(StepsMixin, Spec):
+class PipelineJobSpec(StepsMixin, JobDocumentMixin, Spec):
     """A validated pipeline job. Build one with `load_pipeline_job`."""
 
     jobs: FrozenDict = EMPTY  # step name -> StepSpec
@@ -698,31 +637,19 @@ class PipelineJobSpec(StepsMixin, Spec):
         """The compute step `name` runs on (its own, else the pipeline's default); None: not set."""
         return self.jobs[name].compute or self.default_compute
 
-    def to_dict(self) -> dict:
-        return {**self.to_data(), "type": "pipeline"}
-
-    def to_yaml(self) -> str:
-        return dump_yaml(self.to_dict())
-
-
-PIPELINE_FIELDS = (*HEADER_FIELDS, "jobs", "settings", "inputs", "outputs", "compute", "identity")
-
 
 def read_pipeline_job(
     issues: Issues, data: Any, *, base_dir: Path | None = None, context: Context | None = None
 ) -> PipelineJobSpec | None:
     """Read parsed data into a pipeline job, reporting every problem to `issues` (None if any)."""
-    if data is None:
-        issues.error("", "the document is empty; a pipeline job needs `type: pipeline` and steps under jobs:")
-        return None
-    root = Section.read(issues, "", data, PIPELINE_FIELDS, example="type: pipeline")
+    fields = ("jobs", "settings", "inputs", "outputs", "compute", "identity")
+    root = read_job_root(issues, data, fields, kind="pipeline", what="a pipeline job",
+                         needs="`type: pipeline` and steps under jobs:")
     if root is None:
         return None
-    check_type(root, "pipeline", what="a pipeline job")
     context = context or Context(base_dir)
-    inputs = named(root, "inputs", InputSpec.parse)
-    outputs = named(root, "outputs", OutputSpec.parse)
-    jobs = read_jobs(root, context, inputs=names(data.get("inputs")), outputs=names(data.get("outputs")))
+    ports = read_ports(root)
+    jobs = read_jobs(root, context, **port_names(root))
     settings = part(root, "settings", PipelineSettingsSpec.parse)
     for key in ("on_init", "on_finalize"):
         step = getattr(settings, key, None)
@@ -732,14 +659,13 @@ def read_pipeline_job(
         **read_header(root),
         jobs=jobs,
         settings=settings,
-        inputs=inputs,
-        outputs=outputs,
-        compute=root.text("compute", pattern=COMPUTE, hint=COMPUTE_HINT),
+        **ports,
+        compute=read_compute(root),
         identity=part(root, "identity", IdentitySpec.parse),
     )
     if context.base_dir is not None:
         warn_missing(issues, context.base_dir, [
-            (f"inputs.{name}.path", item.path) for name, item in inputs.items() if not item.is_literal
+            (f"inputs.{name}.path", item.path) for name, item in spec.inputs.items() if not item.is_literal
         ])
     return None if issues.errors else spec
 

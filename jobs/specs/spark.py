@@ -13,20 +13,19 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .common import (
-    HEADER_FIELDS,
     ComputeMixin,
-    check_type,
-    dump_yaml,
-    named,
-    names,
+    JobDocumentMixin,
     part,
+    port_names,
     read_compute,
     read_header,
+    read_job_root,
+    read_ports,
     warn_missing,
 )
 from .expressions import check_command
 from .fields import EMPTY, FrozenDict, Issues, Section, Spec, describe, is_integer
-from .parts import EnvironmentSpec, IdentitySpec, InputSpec, OutputSpec
+from .parts import EnvironmentSpec, IdentitySpec
 
 SPARK_FIELDS = ("code", "entry", "py_files", "jars", "files", "archives", "conf", "environment", "args")
 
@@ -163,7 +162,7 @@ def check_direct_modes(issues: Issues, inputs: Mapping, outputs: Mapping, *, pre
 
 
 @dataclass(frozen=True)
-class SparkJobSpec(ComputeMixin, Spec):
+class SparkJobSpec(ComputeMixin, JobDocumentMixin, Spec):
     """A validated Spark job. Build one with `load_job` (kind `spark`)."""
 
     entry: SparkEntrySpec | None = None
@@ -191,30 +190,19 @@ class SparkJobSpec(ComputeMixin, Spec):
     KEYS: ClassVar[Mapping[str, str]] = {"schema": "$schema"}
     KIND: ClassVar[str] = "spark"
 
-    def to_dict(self) -> dict:
-        return {**self.to_data(), "type": "spark"}
-
-    def to_yaml(self) -> str:
-        return dump_yaml(self.to_dict())
-
 
 def read_spark_job(issues: Issues, data: Any, *, base_dir: Path | None = None) -> SparkJobSpec | None:
-    if data is None:
-        issues.error("", "the document is empty; a Spark job needs at least `type: spark` and `entry:`")
-        return None
-    fields = (*HEADER_FIELDS, *SPARK_FIELDS, "inputs", "outputs", "compute", "resources", "identity")
-    root = Section.read(issues, "", data, fields, example="type: spark")
+    fields = (*SPARK_FIELDS, "inputs", "outputs", "compute", "resources", "identity")
+    root = read_job_root(issues, data, fields, kind="spark", what="a Spark job",
+                         needs="at least `type: spark` and `entry:`")
     if root is None:
         return None
-    check_type(root, "spark", what="a Spark job")
-    inputs = named(root, "inputs", InputSpec.parse)
-    outputs = named(root, "outputs", OutputSpec.parse)
-    check_direct_modes(issues, inputs, outputs)
+    ports = read_ports(root)
+    check_direct_modes(issues, **ports)
     spec = SparkJobSpec(
         **read_header(root),
-        **read_spark_fields(root, inputs=names(data.get("inputs")), outputs=names(data.get("outputs")), entry_required=True),
-        inputs=inputs,
-        outputs=outputs,
+        **read_spark_fields(root, **port_names(root), entry_required=True),
+        **ports,
         compute=read_compute(root),
         resources=part(root, "resources", SparkResourcesSpec.parse),
         identity=part(root, "identity", IdentitySpec.parse),

@@ -22,15 +22,16 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .common import (
-    HEADER_FIELDS,
     ComputeMixin,
-    check_type,
-    dump_yaml,
+    JobDocumentMixin,
     named,
     names,
     part,
+    port_names,
     read_compute,
     read_header,
+    read_job_root,
+    read_ports,
     warn_missing,
 )
 from .components import ComponentSpec, Context, resolve_component
@@ -41,8 +42,6 @@ from .parts import (
     DistributionSpec,
     EnvironmentSpec,
     IdentitySpec,
-    InputSpec,
-    OutputSpec,
     QueueSettingsSpec,
     ResourcesSpec,
     ServiceSpec,
@@ -478,12 +477,16 @@ def _warn_unused(root: Section, command: str, params: list[str]) -> None:
 # The job -------------------------------------------------------------------------------------
 
 
-class SweepMixin:
-    """Trial parameters of sweep jobs and sweep steps."""
+@dataclass(frozen=True)
+class SweepFields:
+    """The sweep fields of a sweep job or sweep step, and the trial parameters they give."""
 
-    search_space: FrozenDict
-    sampling_algorithm: SamplingAlgorithmSpec | None
-    limits: SweepLimitsSpec | None
+    trial: TrialSpec | None = None
+    search_space: FrozenDict = EMPTY  # name -> SearchSpec
+    objective: ObjectiveSpec | None = None
+    sampling_algorithm: SamplingAlgorithmSpec | None = None
+    early_termination: EarlyTerminationSpec | None = None
+    limits: SweepLimitsSpec | None = None
 
     def trial_parameters(self, *, seed: int | None = None) -> Iterator[dict]:
         """The parameter sets to run, up to `limits.max_total_trials`.
@@ -509,15 +512,9 @@ class SweepMixin:
 
 
 @dataclass(frozen=True)
-class SweepJobSpec(SweepMixin, ComputeMixin, Spec):
-    """A validated sweep job. Build one with `load_sweep_job`."""
+class SweepJobSpec(ComputeMixin, JobDocumentMixin, SweepFields, Spec):
+    """A validated sweep job (the sweep fields, then the job's own). Build one with `load_sweep_job`."""
 
-    trial: TrialSpec | None = None
-    search_space: FrozenDict = EMPTY  # name -> SearchSpec
-    objective: ObjectiveSpec | None = None
-    sampling_algorithm: SamplingAlgorithmSpec | None = None
-    early_termination: EarlyTerminationSpec | None = None
-    limits: SweepLimitsSpec | None = None
     schema: str | None = None
     name: str | None = None
     display_name: str | None = None
@@ -536,12 +533,6 @@ class SweepJobSpec(SweepMixin, ComputeMixin, Spec):
     KEYS: ClassVar[Mapping[str, str]] = {"schema": "$schema"}
     KIND: ClassVar[str] = "sweep"
 
-    def to_dict(self) -> dict:
-        return {**self.to_data(), "type": "sweep"}
-
-    def to_yaml(self) -> str:
-        return dump_yaml(self.to_dict())
-
     @property
     def node_count(self) -> int:
         """Nodes serverless compute runs at once: one per concurrent trial (times instance_count)."""
@@ -552,27 +543,19 @@ class SweepJobSpec(SweepMixin, ComputeMixin, Spec):
         return concurrent * per_trial
 
 
-SWEEP_JOB_FIELDS = (*HEADER_FIELDS, *SWEEP_FIELDS, "inputs", "outputs", "compute", "resources", "queue_settings",
-                    "identity", "services")
-
-
 def read_sweep_job(issues: Issues, data: Any, *, base_dir: Path | None = None, context: Context | None = None
                    ) -> SweepJobSpec | None:
     """Read parsed data into a sweep job, reporting every problem to `issues` (None if any)."""
-    if data is None:
-        issues.error("", "the document is empty; a sweep job needs trial:, search_space:, objective:, "
-                         "sampling_algorithm: and limits:")
-        return None
-    root = Section.read(issues, "", data, SWEEP_JOB_FIELDS, example="type: sweep")
+    fields = (*SWEEP_FIELDS, "inputs", "outputs", "compute", "resources", "queue_settings", "identity", "services")
+    root = read_job_root(issues, data, fields, kind="sweep", what="a sweep job",
+                         needs="trial:, search_space:, objective:, sampling_algorithm: and limits:")
     if root is None:
         return None
-    check_type(root, "sweep", what="a sweep job")
     context = context or Context(base_dir)
     spec = SweepJobSpec(
         **read_header(root),
-        **read_sweep_fields(root, context, inputs=names(data.get("inputs")), outputs=names(data.get("outputs"))),
-        inputs=named(root, "inputs", InputSpec.parse),
-        outputs=named(root, "outputs", OutputSpec.parse),
+        **read_sweep_fields(root, context, **port_names(root)),
+        **read_ports(root),
         compute=read_compute(root),
         resources=part(root, "resources", ResourcesSpec.parse),
         queue_settings=part(root, "queue_settings", QueueSettingsSpec.parse),
