@@ -1,15 +1,13 @@
-"""Pages of this section (placeholder: being built)."""
+"""Job pages (the API lives in jobs/api)."""
 
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
 from django.urls import path
+
+from jobs import views
 
 app_name = "jobs"
 
-
-@login_required
-def placeholder(request):
-    return render(request, "placeholder.html", {"section": "jobs"})
-
-
-urlpatterns = [path("", placeholder, name="list")]
+urlpatterns = [
+    path("", views.job_list, name="list"),
+    path("<str:name>/", views.job_detail, name="detail"),
+    path("<str:name>/cancel/", views.job_cancel, name="cancel"),
+]

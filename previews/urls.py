@@ -1,15 +1,7 @@
-"""Pages of this section (placeholder: being built)."""
-
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
 from django.urls import path
+
+from previews import views
 
 app_name = "previews"
 
-
-@login_required
-def placeholder(request):
-    return render(request, "placeholder.html", {"section": "previews"})
-
-
-urlpatterns = [path("", placeholder, name="manage")]
+urlpatterns = [path("", views.manage, name="manage")]
