@@ -1,15 +1,18 @@
-"""Pages of this section (placeholder: being built)."""
+"""The job-submission wizard (mounted at /submit/)."""
 
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
 from django.urls import path
+
+from jobs.wizard import views
 
 app_name = "wizard"
 
-
-@login_required
-def placeholder(request):
-    return render(request, "placeholder.html", {"section": "wizard"})
-
-
-urlpatterns = [path("", placeholder, name="start")]
+urlpatterns = [
+    path("", views.start, name="start"),
+    path("<slug:run>/review/", views.review, name="review"),
+    path("<slug:run>/review/fit/", views.fit_panel, name="fit-panel"),
+    path("<slug:run>/compute/fit/", views.compute_fit, name="compute-fit"),
+    path("<slug:run>/compute/sizes/", views.vm_sizes, name="vm-sizes"),
+    path("<slug:run>/job.yml", views.download, name="download"),
+    path("<slug:run>/submit/", views.submit, name="submit"),
+    path("<slug:run>/<slug:step>/", views.step, name="step"),
+]
