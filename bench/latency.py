@@ -120,7 +120,7 @@ def run_studio(n: int, env: dict, label: str) -> dict:
             try:
                 if session.get(f"{base}/jobs?page_size=1", timeout=2).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not up yet, or busy starting
                 pass
             if time.monotonic() > deadline:
                 raise SystemExit(f"{label}: the studio did not come up")
