@@ -1,15 +1,13 @@
-"""Pages of this section (placeholder: being built)."""
+"""Compute pages: Serverless and the workspace's named clusters."""
 
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
 from django.urls import path
+
+from jobs import compute_views
 
 app_name = "compute"
 
-
-@login_required
-def placeholder(request):
-    return render(request, "placeholder.html", {"section": "compute"})
-
-
-urlpatterns = [path("", placeholder, name="list")]
+urlpatterns = [
+    path("", compute_views.compute_list, name="list"),
+    path("create/", compute_views.compute_create, name="create"),
+    path("<str:name>/delete/", compute_views.compute_delete, name="delete"),
+]

@@ -174,3 +174,165 @@ def vm_size_list(*, workspace: Workspace) -> list[VmSize]:
     for size in sizes:
         size.quota_available = free.get(size.family_id, 0)
     return sizes
+
+
+def subscription_is_admin(*, user: AbstractBaseUser, subscription_id: int) -> bool:
+    """Whether ``user`` may change the subscription's quotas (the rule ``quota_set`` enforces)."""
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or Subscription.admins.through.objects.filter(
+        subscription_id=subscription_id, user_id=user.id).exists()
+
+
+def usage_window_start(*, days: int = 14, now: datetime | None = None) -> datetime:
+    """Midnight (in the studio's time zone) at the start of the last ``days`` days, today included."""
+    from datetime import time, timedelta
+
+    now = now or timezone.now()
+    zone = timezone.get_current_timezone()
+    first = timezone.localtime(now, zone).date() - timedelta(days=days - 1)
+    return datetime.combine(first, time.min, tzinfo=zone)
+
+
+from django.db.models import FloatField, Func, IntegerField  # noqa: E402  (for usage_by_day below)
+
+
+class _SecondsSince(Func):
+    """Seconds from a fixed moment to a datetime expression, as a float, computed by the database
+    (PostgreSQL: epoch arithmetic; SQLite: Julian days), so that no row has to reach Python."""
+
+    arity = 1
+    output_field = FloatField()
+
+    def __init__(self, expression, since: datetime, **extra):
+        super().__init__(expression, **extra)
+        self.since = since
+
+    def as_sql(self, compiler, connection, **extra_context):  # PostgreSQL
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(EXTRACT(EPOCH FROM {sql})::float8 - %s)", (*params, self.since.timestamp())
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        julian_day = 2440587.5 + self.since.timestamp() / 86400  # the Julian day of ``since``
+        return f"((julianday({sql}) - %s) * 86400.0)", (*params, julian_day)
+
+
+class _DayOf(Func):
+    """Which day of the window a datetime falls on: the index of the first day end it is before
+    (the last day when it is after them all, ``if_null`` when it is NULL). Plain SQL ``CASE``,
+    written here rather than with ``When(Q(...))`` objects, which cost more to build than to run."""
+
+    arity = 1
+    output_field = IntegerField()
+
+    def __init__(self, expression, day_ends: list[datetime], *, if_null: int | None = None, **extra):
+        super().__init__(expression, **extra)
+        self.day_ends, self.if_null = day_ends, if_null
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        whens, all_params = [], []
+        if self.if_null is not None:
+            whens.append(f"WHEN {sql} IS NULL THEN {int(self.if_null)}")
+            all_params += params
+        for index, day_end in enumerate(self.day_ends[:-1]):
+            whens.append(f"WHEN {sql} < %s THEN {index}")
+            all_params += [*params, connection.ops.adapt_datetimefield_value(day_end)]
+        return f"CASE {' '.join(whens)} ELSE {len(self.day_ends) - 1} END", tuple(all_params)
+
+
+def usage_by_day(*, workspace: Workspace, days: int = 14, now: datetime | None = None) -> dict:
+    """vCPU-hours and cost per day over the last ``days`` days (today so far included), per
+    compute ("Serverless" first, then clusters by name) and per quota family.
+
+    A node's use is split at each midnight of the studio's time zone, and a node still running
+    counts until ``now``. One query, aggregated by the database: nodes are grouped by compute,
+    family, VM shape (vCPUs, price), the day they start and the day they end within the window,
+    with the sums of their start and end times; each group is then split across its days here
+    (a group's share of a day is linear in those sums). Every series has one value per day,
+    oldest first."""
+    from datetime import time, timedelta
+    from datetime import timezone as dt_timezone
+
+    from django.db.models import Count, DateTimeField, F, Q, Sum, Value
+    from django.db.models.functions import Coalesce, Greatest, Least
+
+    if days < 1:
+        raise ValueError("days must be 1 or more")
+    now = now or timezone.now()
+    zone = timezone.get_current_timezone()
+    start = usage_window_start(days=days, now=now)
+    dates = [start.date() + timedelta(days=k) for k in range(days)]
+    # Day boundaries in UTC, from each local midnight (a DST day is 23 or 25 hours long).
+    bounds = [datetime.combine(d, time.min, tzinfo=zone).astimezone(dt_timezone.utc) for d in dates]
+    bounds.append(datetime.combine(dates[-1] + timedelta(days=1), time.min, tzinfo=zone)
+                  .astimezone(dt_timezone.utc))
+    window_start, window_end = bounds[0], min(bounds[-1], now.astimezone(dt_timezone.utc))
+    offsets = [(b - window_start).total_seconds() for b in bounds]  # seconds from the window's start
+
+    def moment(value: datetime) -> Value:
+        return Value(value, output_field=DateTimeField())
+
+    # Each node's start and end, clipped to the window, in seconds from the window's start.
+    begin = _SecondsSince(Greatest(F("started_at"), moment(window_start), output_field=DateTimeField()),
+                          window_start)
+    end = _SecondsSince(Least(Coalesce(F("ended_at"), moment(window_end), output_field=DateTimeField()),
+                              moment(window_end), output_field=DateTimeField()), window_start)
+    groups = (
+        # Nodes still running, or that ended inside the window (the ``ended_at`` index finds both,
+        # however long the ledger's history).
+        UsageRecord.objects.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=window_start),
+                                   workspace=workspace, started_at__lt=window_end)
+        .exclude(ended_at__lt=F("started_at"))
+        .values("compute", "family", "vcpus", "price_per_hour", first_day=_DayOf(F("started_at"), bounds[1:]),
+                last_day=_DayOf(F("ended_at"), bounds[1:], if_null=days - 1))
+        .order_by()
+        .annotate(nodes=Count("id"), sum_begin=Sum(begin), sum_end=Sum(end))
+    )
+
+    def series() -> dict:
+        return {"vcpu_hours": [0.0] * days, "cost_usd": [0.0] * days}
+
+    def spread(values: list[float], first: int, last: int, weight: float, begin_sum: float, end_sum: float):
+        """Add a group's seconds to its days: Σ w·(min(end, day end) − max(begin, day start)) per day."""
+        if first == last:
+            values[first] += end_sum - begin_sum
+            return
+        values[first] += weight * offsets[first + 1] - begin_sum
+        for day in range(first + 1, last):
+            values[day] += weight * (offsets[day + 1] - offsets[day])
+        values[last] += end_sum - weight * offsets[last]
+
+    by_compute: dict[str, dict] = {SERVERLESS_COMPUTE: series()}
+    by_family: dict[str, dict] = {}
+    for g in groups:
+        name = SERVERLESS_COMPUTE if g["compute"] == "serverless" else g["compute"]
+        node_seconds = [0.0] * days
+        spread(node_seconds, g["first_day"], g["last_day"], float(g["nodes"]), float(g["sum_begin"]),
+               float(g["sum_end"]))
+        seconds = {"vcpu_hours": [g["vcpus"] * x for x in node_seconds],
+                   "cost_usd": [g["price_per_hour"] * x for x in node_seconds]}
+        for target in (by_compute.setdefault(name, series()), by_family.setdefault(g["family"], series())):
+            for metric in ("vcpu_hours", "cost_usd"):
+                target[metric] = [a + b / 3600 for a, b in zip(target[metric], seconds[metric])]
+
+    def rows(found: dict[str, dict], key: str, order: list[str]) -> list[dict]:
+        return [{key: name, "vcpu_hours": [round(v, 4) for v in found[name]["vcpu_hours"]],
+                 "cost_usd": [round(v, 4) for v in found[name]["cost_usd"]],
+                 "total_vcpu_hours": round(sum(found[name]["vcpu_hours"]), 4),
+                 "total_cost_usd": round(sum(found[name]["cost_usd"]), 4)} for name in order]
+
+    total = series()
+    for values in by_compute.values():
+        for metric in ("vcpu_hours", "cost_usd"):
+            total[metric] = [a + b for a, b in zip(total[metric], values[metric])]
+    return {
+        "days": dates, "since": start, "until": now,
+        "by_compute": rows(by_compute, "compute",
+                           [SERVERLESS_COMPUTE] + sorted(n for n in by_compute if n != SERVERLESS_COMPUTE)),
+        "by_family": rows(by_family, "family",
+                          sorted(by_family, key=lambda f: (-sum(by_family[f]["vcpu_hours"]), f))),
+        "total": {"vcpu_hours": [round(v, 4) for v in total["vcpu_hours"]],
+                  "cost_usd": [round(v, 4) for v in total["cost_usd"]]},
+    }

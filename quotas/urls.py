@@ -1,15 +1,13 @@
-"""Pages of this section (placeholder: being built)."""
+"""Quota & usage pages (the API is in quotas/api/urls.py)."""
 
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
 from django.urls import path
+
+from quotas import views
 
 app_name = "quotas"
 
-
-@login_required
-def placeholder(request):
-    return render(request, "placeholder.html", {"section": "quotas"})
-
-
-urlpatterns = [path("", placeholder, name="usage")]
+urlpatterns = [
+    path("", views.usage, name="usage"),
+    path("spot/", views.spot, name="spot"),
+    path("families/<str:family_id>/", views.family, name="family"),
+]
