@@ -102,6 +102,11 @@ class Job(models.Model):
         indexes = [
             models.Index(fields=["status", "priority", "created_at"], name="job_queue_order"),
             models.Index(fields=["workspace", "-created_at"], name="job_workspace_recent"),
+            # the jobs page's filter choices: DISTINCT over an index, not over every job
+            models.Index(fields=["workspace", "experiment_name"], name="job_workspace_experiment"),
+            models.Index(fields=["workspace", "compute"], name="job_workspace_compute"),
+            models.Index(fields=["workspace", "type"], name="job_workspace_type"),
+            models.Index(fields=["workspace", "submitted_by"], name="job_workspace_submitter"),
         ]
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import yaml
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -66,11 +67,13 @@ def job_list(request: HttpRequest) -> HttpResponse:
 def _filter_choices(workspace, filters: dict[str, str]) -> dict[str, list[str]]:
     """The values each filter can take in this workspace (one query per filter, whatever the jobs)."""
     choices = {"status": [status.value for status in JobStatus]}
-    fields = {"type": "type", "compute": "compute", "submitted_by": "submitted_by__username",
+    fields = {"type": "type", "compute": "compute", "submitted_by": "submitted_by_id",
               "experiment": "experiment_name"}
     scope = Job.objects.filter(workspace=workspace) if workspace else Job.objects.none()
     for key, field in fields.items():
         values = list(scope.order_by(field).values_list(field, flat=True).distinct()[:CHOICES_LIMIT])
+        if key == "submitted_by":  # ids read from the index, then their names
+            values = sorted(get_user_model().objects.filter(id__in=values).values_list("username", flat=True))
         if filters[key] and filters[key] not in values:
             values.append(filters[key])  # keep what was asked for visible, even when nothing matches
         choices[key] = values
