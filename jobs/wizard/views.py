@@ -4,6 +4,7 @@ htmx only refreshes the "Will it fit?" panels and filters the VM table."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 import uuid
 from contextlib import ExitStack
@@ -65,6 +66,17 @@ def start(request):
     return redirect("wizard:step", run=run, step="basics")
 
 
+def _wizard_run(view):
+    """Loads the run's state and passes it on; a run that has ended starts a new one."""
+    @functools.wraps(view)
+    def with_run(request, run: str, *args, **kwargs):
+        state = runs.run_load(request, run)
+        if state is None:
+            return _ended(request)
+        return view(request, run, state, *args, **kwargs)
+    return with_run
+
+
 def _ended(request):
     messages.warning(request, "That wizard run has ended (its job was submitted, or it expired). "
                               "Here is a new one.")
@@ -116,12 +128,10 @@ def _add_problems(form, problems) -> None:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def step(request, run: str, step: str):
+@_wizard_run
+def step(request, run: str, state: dict, step: str):
     if step not in wizard.EDIT_STEPS:
         raise Http404("no such step")
-    state = runs.run_load(request, run)
-    if state is None:
-        return _ended(request)
     if not wizard.reachable(state, step):
         return redirect(_step_url(run, wizard.first_open_step(state)))
     workspace = current_workspace(request)
@@ -234,11 +244,9 @@ def _vm_table(ctx, values, query) -> dict:
 
 @login_required
 @require_GET
-def compute_fit(request, run: str):
+@_wizard_run
+def compute_fit(request, run: str, state: dict):
     """The Compute step's "Will it fit?" panel for the values being edited (htmx)."""
-    state = runs.run_load(request, run)
-    if state is None:
-        return _ended(request)
     workspace = current_workspace(request)
     if not request.htmx or workspace is None:
         return redirect("wizard:step", run=run, step="compute")
@@ -250,11 +258,9 @@ def compute_fit(request, run: str):
 
 @login_required
 @require_GET
-def vm_sizes(request, run: str):
+@_wizard_run
+def vm_sizes(request, run: str, state: dict):
     """The Compute step's VM table, filtered, for the tier being edited (htmx)."""
-    state = runs.run_load(request, run)
-    if state is None:
-        return _ended(request)
     workspace = current_workspace(request)
     if not request.htmx or workspace is None:
         return redirect(reverse("wizard:step", kwargs={"run": run, "step": "compute"}) +
@@ -401,10 +407,8 @@ def _review_context(run: str, state: dict, workspace) -> dict:
 
 @login_required
 @require_GET
-def review(request, run: str):
-    state = runs.run_load(request, run)
-    if state is None:
-        return _ended(request)
+@_wizard_run
+def review(request, run: str, state: dict):
     if not wizard.reachable(state, "review"):
         return redirect(_step_url(run, wizard.first_open_step(state)))
     workspace = current_workspace(request)
@@ -415,11 +419,9 @@ def review(request, run: str):
 
 @login_required
 @require_GET
-def fit_panel(request, run: str):
+@_wizard_run
+def fit_panel(request, run: str, state: dict):
     """The review's "Will it fit?" panel, refreshed (htmx); the page itself already shows it."""
-    state = runs.run_load(request, run)
-    if state is None:
-        return _ended(request)
     workspace = current_workspace(request)
     if not request.htmx or workspace is None:
         return redirect("wizard:review", run=run)
@@ -429,11 +431,9 @@ def fit_panel(request, run: str):
 
 @login_required
 @require_GET
-def download(request, run: str):
+@_wizard_run
+def download(request, run: str, state: dict):
     """The job as YAML, for `studio job create --file` or `az ml job create --file`."""
-    state = runs.run_load(request, run)
-    if state is None:
-        return _ended(request)
     try:
         text = wizard.build_spec(state).to_yaml()
     except SpecError:
@@ -446,10 +446,8 @@ def download(request, run: str):
 
 @login_required
 @require_POST
-def submit(request, run: str):
-    state = runs.run_load(request, run)
-    if state is None:
-        return _ended(request)
+@_wizard_run
+def submit(request, run: str, state: dict):
     workspace = current_workspace(request)
     if workspace is None:
         return render(request, "wizard/unavailable.html", {"section": "jobs"})
