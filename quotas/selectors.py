@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from quotas import core
@@ -69,12 +69,14 @@ def _in_use(workspace: Workspace) -> tuple[dict, dict, int]:
         sub_use[core.REGIONAL_TOTAL] = sub_use.get(core.REGIONAL_TOTAL, 0) + vcpus
         if ws_id == workspace.id:
             ws_use[family] = ws_use.get(family, 0) + vcpus
+    busy_nodes: dict[tuple[int, str], int] = {}
+    for ws_id, compute in open_records.exclude(compute="serverless").values_list("workspace_id", "compute"):
+        busy_nodes[(ws_id, compute)] = busy_nodes.get((ws_id, compute), 0) + 1
     for cluster in Cluster.objects.filter(workspace__subscription=workspace.subscription_id, allocated__gt=0) \
             .select_related("size"):
-        idle_vcpus = 0  # held nodes count against quota even when idle; busy ones are in the ledger
-        busy_nodes = UsageRecord.objects.filter(workspace=cluster.workspace, compute=cluster.name,
-                                                ended_at__isnull=True).count()
-        idle_vcpus = max(0, cluster.allocated - busy_nodes) * cluster.size.vcpus
+        # held nodes count against quota even when idle; busy ones are in the ledger already
+        idle_vcpus = max(0, cluster.allocated - busy_nodes.get((cluster.workspace_id, cluster.name), 0)) \
+            * cluster.size.vcpus
         family = cluster.size.family_id
         sub_use[family] = sub_use.get(family, 0) + idle_vcpus
         sub_use[core.REGIONAL_TOTAL] = sub_use.get(core.REGIONAL_TOTAL, 0) + idle_vcpus
@@ -110,7 +112,7 @@ def usage_list(*, workspace: Workspace, since: datetime | None = None, now: date
                                         cluster.max_instances)
     records = UsageRecord.objects.filter(workspace=workspace)
     if since:
-        records = records.exclude(ended_at__lt=since)
+        records = records.filter(Q(ended_at__isnull=True) | Q(ended_at__gte=since))  # uses the ended_at index
     for r in records.values("compute", "family", "vcpus", "tier", "price_per_hour", "started_at", "ended_at",
                             "job_name"):
         name = SERVERLESS_COMPUTE if r["compute"] == "serverless" else r["compute"]
