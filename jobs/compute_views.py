@@ -17,6 +17,7 @@ from quotas import selectors as quota_selectors
 from quotas import services as quota_services
 from studio.context import current_workspace
 from studio.errors import ApplicationError, NotFound
+from studio.humanize import duration
 
 SECTION = "compute"
 DEFAULT_SIZE = "Standard_DS3_v2"
@@ -115,13 +116,13 @@ def _context(workspace, values: dict) -> dict:
         scaling_until = cluster.scaling_down_until if cluster.state == "scaling down" else None
         idle_for = None
         if cluster.idle_since and not cluster.busy_nodes and cluster.allocated:
-            idle_for = _duration(int((now - cluster.idle_since).total_seconds()))
+            idle_for = duration(int((now - cluster.idle_since).total_seconds()))
         clusters.append({
             "name": cluster.name, "size": cluster.size_id, "vcpus": size.vcpus if size else None,
             "price": size.price_dedicated if size else None, "min": cluster.min_instances,
             "max": cluster.max_instances, "allocated": cluster.allocated, "busy": cluster.busy_nodes,
             "state": cluster.state, "scaling_down_until": scaling_until, "idle_for": idle_for,
-            "idle_seconds": cluster.idle_seconds, "idle_label": _duration(cluster.idle_seconds),
+            "idle_seconds": cluster.idle_seconds, "idle_label": duration(cluster.idle_seconds),
             "in_use": usage.get(cluster.name, {}).get("nodes_in_use", 0),
         })
     return {
@@ -146,11 +147,3 @@ def _size_groups(sizes) -> list[dict]:
                 CATEGORY_ORDER.index(kv[0]) if kv[0] in CATEGORY_ORDER else len(CATEGORY_ORDER), kv[0]))]
 
 
-def _duration(seconds: int) -> str:
-    if seconds < 120:
-        return f"{seconds} s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min" + (f" {secs} s" if secs else "")
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h" + (f" {minutes} min" if minutes else "")

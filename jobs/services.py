@@ -32,6 +32,7 @@ from quotas import services as quota_services
 from quotas.core import SPOT, STANDARD
 from quotas.models import Cluster, Workspace
 from studio.errors import ApplicationError, Conflict, Forbidden
+from studio.humanize import plural
 
 log = logging.getLogger(__name__)
 
@@ -345,16 +346,12 @@ def _requeue_evicted(job: Job, now) -> None:
                                              error=error, evictions=evictions, evicting=False)
         _event(job.id, f"Failed: {error}")
     else:
-        reason = f"evicted from Spot capacity ({_plural(evictions, 'eviction')} so far); back in the queue"
+        reason = f"evicted from Spot capacity ({plural(evictions, 'eviction')} so far); back in the queue"
         Job.objects.filter(id=job.id).update(status=JobStatus.QUEUED, evictions=evictions, evicting=False,
                                              admitted_at=None, started_at=None, instance_type="",
                                              pending_reason=reason)
         _event(job.id, reason)
     _after_commit_cycle()
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _cluster_idle_check(job: Job, now) -> None:
@@ -428,6 +425,6 @@ def compute_delete(*, workspace: Workspace, name: str) -> None:
     with transaction.atomic():
         active = Job.objects.filter(workspace=workspace, compute=name).exclude(status__in=TERMINAL).count()
         if active:
-            raise Conflict(f"compute '{name}' has {_plural(active, 'job')} waiting or running; cancel them or "
+            raise Conflict(f"compute '{name}' has {plural(active, 'job')} waiting or running; cancel them or "
                            "wait for them to end first")
         quota_services.cluster_delete(cluster=cluster)

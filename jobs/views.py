@@ -26,6 +26,7 @@ from jobs.scheduling.core import describe_wait
 from jobs.tracking.selectors import job_latest_metrics
 from studio.context import current_workspace
 from studio.errors import ApplicationError, NotFound
+from studio.humanize import duration
 
 PAGE_SIZE = 25
 FILTERS = ("search", "status", "type", "compute", "submitted_by", "experiment")
@@ -84,18 +85,9 @@ def _duration(job: Job, now: datetime) -> str:
     if job.started_at is None:
         return ""
     end = job.ended_at or (now if job.status not in TERMINAL else job.started_at)
-    return _format_seconds(max(timedelta(0), end - job.started_at).total_seconds())
+    return duration(max(timedelta(0), end - job.started_at).total_seconds())
 
 
-def _format_seconds(seconds: float) -> str:
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
 
 
 # --- detail ------------------------------------------------------------------------------------

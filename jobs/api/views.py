@@ -27,6 +27,7 @@ from jobs.api.serializers import (
 from jobs.models import Job, JobStatus
 from jobs.scheduling import core
 from jobs.specs import SpecError, load_command_job
+from jobs.specs.overrides import with_name
 from jobs.tracking import selectors as tracking_selectors
 from quotas import services as quota_services
 from studio.errors import ApplicationError
@@ -110,9 +111,7 @@ class JobListCreateApi(APIView):
         serializer = JobSubmitInputSerializer(data=body)
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
-        overrides = list(values.get("set") or [])
-        if values.get("name"):
-            overrides.append(f"name={values['name']}")
+        overrides = with_name(values.get("set") or [], values.get("name"))
         text = _spec_text(values["spec"])
         try:
             spec = load_command_job(text, source="spec", overrides=overrides)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Mapping
 
+from studio.humanize import moment_from_now, plural
 from quotas.core import (
     SPOT,
     STANDARD,
@@ -144,9 +145,6 @@ def queue_order(jobs) -> list[PendingJob]:
     return sorted(jobs, key=lambda j: (-j.priority, j.submitted_at, j.id))
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
 
 def describe_wait(reason: str, position: int | None, estimated_start: datetime | None, now: datetime) -> str:
     """The whole sentence a user reads about a waiting job (position and estimate change
@@ -155,13 +153,9 @@ def describe_wait(reason: str, position: int | None, estimated_start: datetime |
     return f"{reason}{where}, estimated start {_when(estimated_start, now)}"
 
 
+
 def _when(moment: datetime | None, now: datetime) -> str:
-    if moment is None:
-        return "unknown"
-    seconds = max(0, int((moment - now).total_seconds()))
-    if seconds < 90:
-        return f"in about {seconds} s ({moment:%H:%M:%S} UTC)"
-    return f"in about {round(seconds / 60)} min ({moment:%H:%M} UTC)"
+    return "unknown" if moment is None else moment_from_now(max(moment, now), now)
 
 
 class _KeyTimeline:
@@ -331,7 +325,7 @@ class _Decider:
             recs.append(f"or request a quota increase for {family}")
             return Reject(job.id, reason, tuple(recs))
         fit = quota // size.vcpus
-        reason = (f"at most {_plural(fit, 'instance')} of {size.name} ({size.vcpus} vCPUs each) fit in "
+        reason = (f"at most {plural(fit, 'instance')} of {size.name} ({size.vcpus} vCPUs each) fit in "
                   f"{describe_key(key)} of {quota} vCPUs; you asked for {job.instance_count} "
                   f"({need} vCPUs)")
         return Reject(job.id, reason, (f"reduce `resources.instance_count` to {fit}",
@@ -369,7 +363,7 @@ class _Decider:
 
     def _admit_reason(self, job: PendingJob, size: VmSize, candidates: list[VmSize], need) -> str:
         price = size.price(job.tier)
-        what = f"{_plural(job.instance_count, 'node')} of {size.name} ({size.describe()}, ${price:g}/h each)"
+        what = f"{plural(job.instance_count, 'node')} of {size.name} ({size.describe()}, ${price:g}/h each)"
         key = next(k for k in need if k[0] in ("family", "spot"))
         free = self.ledger.free(key)
         room = f"{free} vCPUs of {describe_key(key).removeprefix('your ')} left"
@@ -395,7 +389,7 @@ class _Decider:
         recs.append("or request a quota increase for a general-purpose CPU family, e.g. "
                     f"{every[0].family if every else 'standardDSv3Family'}")
         tier = "Spot" if job.tier == SPOT else "dedicated"
-        return Reject(job.id, f"no CPU VM size has enough {tier} quota for {_plural(job.instance_count, 'node')}",
+        return Reject(job.id, f"no CPU VM size has enough {tier} quota for {plural(job.instance_count, 'node')}",
                       tuple(recs))
 
     def _wait(self, job: PendingJob, candidates: list[VmSize]) -> None:
@@ -416,7 +410,7 @@ class _Decider:
         self.timeline.reserve(estimate, need)
         key = short[0]
         ahead = position - 1
-        held = f", {ahead} held for {_plural(ahead, 'job')} ahead" if ahead else ""
+        held = f", {ahead} held for {plural(ahead, 'job')} ahead" if ahead else ""
         reason = (f"waiting for quota: {size.name} × {job.instance_count} needs {need[key]} vCPUs of "
                   f"{describe_key(key).removeprefix('your ')}, which has {max(self.ledger.unused(key), 0)} free "
                   f"of {self.ledger.limit(key)} ({self.ledger.used.get(key, 0)} in use by running jobs{held})")
@@ -460,7 +454,7 @@ class _Decider:
             return
         if job.instance_count > cluster.max_instances:
             self.decisions.append(Reject(job.id, f"cluster '{cluster.name}' has at most "
-                                                 f"{_plural(cluster.max_instances, 'node')}; you asked for "
+                                                 f"{plural(cluster.max_instances, 'node')}; you asked for "
                                                  f"{job.instance_count}",
                                          (f"reduce `resources.instance_count` to {cluster.max_instances}",
                                           "or leave `compute` out to run on serverless compute")))
@@ -478,8 +472,8 @@ class _Decider:
             self.ledger.take({key: job.instance_count})
             self.ledger.take(need_quota)
             self.timeline.admitted({key: job.instance_count})
-            how = (f"{_plural(job.instance_count - grow, 'idle node')}" if not grow else
-                   f"scaling up by {_plural(grow, 'node')}")
+            how = (f"{plural(job.instance_count - grow, 'idle node')}" if not grow else
+                   f"scaling up by {plural(grow, 'node')}")
             self.decisions.append(Admit(job.id, job.instance_count, cluster.instance_type, STANDARD,
                                         queue_name(cluster.instance_type),
                                         f"running on cluster '{cluster.name}' ({cluster.instance_type}): {how}",
@@ -519,7 +513,7 @@ class _Decider:
                 self.decisions.append(ScaleCluster(
                     cluster.workspace, cluster.name, target, s.now + s.scale_down_time,
                     f"cluster '{cluster.name}' was idle for {cluster.idle_seconds} s: scaling down from "
-                    f"{cluster.allocated} to {_plural(target, 'node')}"))
+                    f"{cluster.allocated} to {plural(target, 'node')}"))
 
 
 def decide(snapshot: Snapshot) -> list[Decision]:

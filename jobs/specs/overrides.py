@@ -61,3 +61,8 @@ def apply_overrides(issues: Issues, data: Any, overrides: Sequence[str]) -> Any:
             target[names[-1]] = parse_value(raw)
             issues.locations.replace(path)
     return data
+
+
+def with_name(overrides: Sequence[str], name: str | None) -> list[str]:
+    """``--name N`` (CLI, API body, wizard) is the override ``name=N``, applied last so it wins."""
+    return [*overrides, f"name={name}"] if name else list(overrides)

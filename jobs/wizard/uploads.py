@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Iterator
 
+from studio.humanize import human_size
+
 MAX_FILES = 20_000
 _JUNK_DIRS = {"__MACOSX"}
 _JUNK_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}
@@ -51,13 +53,6 @@ class Upload:
         return asdict(self)
 
 
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def _base_name(filename: str) -> str:

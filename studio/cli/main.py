@@ -19,6 +19,7 @@ from typing import Callable, TextIO
 
 from studio.cli import output
 from studio.cli.errors import CliError
+from studio.humanize import human_size
 from studio.cli.profile import load_profile, profile_path
 
 TERMINAL = ("Completed", "Failed", "Canceled")
@@ -425,7 +426,9 @@ def load_job_file(path_text: str, sets: list[str]):
 # -- commands -------------------------------------------------------------------------------
 
 def cmd_create(args) -> int:
-    local_sets = args.sets + ([f"name={args.name}"] if args.name else [])  # as the studio applies --name
+    from jobs.specs.overrides import with_name  # job files need the spec layer anyway
+
+    local_sets = with_name(args.sets, args.name)  # as the studio applies --name
     text, spec, path = load_job_file(args.file, local_sets)
     client = make_client(args)
     with contextlib.ExitStack() as stack:
@@ -472,7 +475,7 @@ def pack_uploads(spec, base_dir: Path, stack: contextlib.ExitStack):
         inputs[name] = stack.enter_context(packing.pack(source, field_name=field_name, max_bytes=max_bytes))
     for archive in [a for a in (code, *inputs.values()) if a is not None]:
         _note(f"Uploading {archive.field}: {archive.files} file{'s' if archive.files != 1 else ''}, "
-              f"{packing.human_size(archive.size)} ({packing.human_size(archive.compressed_size)} compressed)")
+              f"{human_size(archive.size)} ({human_size(archive.compressed_size)} compressed)")
     return code, inputs
 
 

@@ -6,6 +6,8 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence
 
+from studio.humanize import duration as format_duration
+
 Column = tuple[str, Callable[[dict], Any]]
 
 
@@ -29,19 +31,6 @@ def format_time(value: str | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else (value or "")
 
 
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = max(0.0, seconds)
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
 
 
 def job_duration(job: dict, now: datetime | None = None) -> float | None:

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from studio.cli.errors import CliError
+from studio.humanize import human_size
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 SKIPPED_DIRS = frozenset({".git", "__pycache__", ".venv"})
@@ -37,12 +38,6 @@ def max_bytes_from_env() -> int:
     return value
 
 
-def human_size(size: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
 
 
 @dataclass

@@ -12,7 +12,7 @@ def test_it_lines_up_job_tables():
     lines = output.job_list_table(jobs).splitlines()
     assert lines[0].split() == ["NAME", "STATUS", "TYPE", "COMPUTE", "CREATED", "DURATION"]
     assert lines[1].index("Running") == lines[2].index("Completed") == lines[0].index("STATUS")
-    assert lines[2].endswith("2 min 5 s")
+    assert lines[2].endswith("2 min 05 s")
 
 
 def test_it_says_when_there_are_no_jobs():
@@ -21,8 +21,8 @@ def test_it_says_when_there_are_no_jobs():
 
 def test_it_formats_durations():
     assert output.format_duration(3.24) == "3.2 s"
-    assert output.format_duration(125) == "2 min 5 s"
-    assert output.format_duration(3 * 3600 + 60 * 7) == "3 h 7 min"
+    assert output.format_duration(125) == "2 min 05 s"
+    assert output.format_duration(3 * 3600 + 60 * 7) == "3 h 07 min"
     assert output.format_duration(None) == ""
     assert output.format_duration(0.042) == "42 ms"
 

@@ -104,7 +104,7 @@ def test_it_shows_the_vm_size_and_duration_once_a_job_has_run(client_in, user, w
     job = finish(admit(submit(user, workspace, "name: run-1\ncommand: echo hi\n")))
     html = client_in.get("/jobs/").content.decode()
     assert f'<div class="muted small">{job.instance_type}</div>' in html
-    assert re.search(r'<td class="num">\d+s</td>', html)
+    assert re.search(r'<td class="num">\d[\d.]* m?s</td>', html)
 
 
 def test_it_filters_by_status_type_compute_submitter_and_experiment(client_in, user, grace, workspace):
