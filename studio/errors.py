@@ -1,23 +1,17 @@
-"""Typed application errors and their JSON form ``{"message": ..., "extra": {...}}``.
-
-Services raise ``ApplicationError`` (or a subclass); the API maps it to a JSON body
-with the right HTTP status, and the CLI prints the message. DRF's own errors
-(authentication, validation, 404) are folded into the same shape.
+"""Typed application errors. Services raise ``ApplicationError`` (or a subclass) with a message
+that names the field and the fix; ``studio.api_errors`` maps them to the API's JSON body
+``{"message": ..., "extra": {...}}`` with the right HTTP status, pages show the message, and the
+CLI prints it. No web framework here: a service can raise these from anywhere.
 """
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
-
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
-from rest_framework import exceptions, status
-from rest_framework.response import Response
-from rest_framework.views import exception_handler
 
 
 class ApplicationError(Exception):
-    http_status = status.HTTP_400_BAD_REQUEST
+    http_status = HTTPStatus.BAD_REQUEST
 
     def __init__(self, message: str, extra: dict[str, Any] | None = None):
         super().__init__(message)
@@ -26,49 +20,12 @@ class ApplicationError(Exception):
 
 
 class NotFound(ApplicationError):
-    http_status = status.HTTP_404_NOT_FOUND
+    http_status = HTTPStatus.NOT_FOUND
 
 
 class Conflict(ApplicationError):
-    http_status = status.HTTP_409_CONFLICT
+    http_status = HTTPStatus.CONFLICT
 
 
 class Forbidden(ApplicationError):
-    http_status = status.HTTP_403_FORBIDDEN
-
-
-def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:
-    """DRF validation details as a flat list of {path, message}."""
-    if isinstance(detail, dict):
-        out: list[dict[str, str]] = []
-        for key, value in detail.items():
-            path = key if key != "non_field_errors" else ""
-            out.extend(_flatten(value, f"{prefix}.{path}" if prefix and path else prefix or path))
-        return out
-    if isinstance(detail, list):
-        out = []
-        for item in detail:
-            out.extend(_flatten(item, prefix))
-        return out
-    return [{"path": prefix, "message": str(detail)}]
-
-
-def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    if isinstance(exc, ApplicationError):
-        return Response({"message": exc.message, "extra": exc.extra}, status=exc.http_status)
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
-    response = exception_handler(exc, context)
-    if response is None:
-        return None
-    if isinstance(exc, exceptions.ValidationError):
-        errors = _flatten(exc.detail)
-        first = errors[0] if errors else {"path": "", "message": "invalid input"}
-        message = f"{first['path']}: {first['message']}" if first["path"] else first["message"]
-        response.data = {"message": message, "extra": {"errors": errors}}
-    else:
-        detail = getattr(exc, "detail", str(exc))
-        response.data = {"message": str(detail), "extra": {}}
-    return response
+    http_status = HTTPStatus.FORBIDDEN
