@@ -33,6 +33,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+sys.path.insert(0, str(ROOT))
+
+from jobs.lifecycle import TERMINAL, Status  # noqa: E402  (pure: the client side imports no Django)
 
 
 def percentiles(values: list[float]) -> dict:
@@ -134,11 +137,11 @@ def run_studio(n: int, env: dict, label: str) -> dict:
             name = r.json()["name"]
             while True:
                 job = session.get(f"{base}/jobs/{name}", timeout=30).json()
-                if job["status"] in ("Completed", "Failed", "Canceled"):
+                if job["status"] in TERMINAL:
                     break
                 time.sleep(0.005)
             seen = time.perf_counter() - sent
-            if job["status"] != "Completed":
+            if job["status"] != Status.COMPLETED:
                 raise SystemExit(f"{label}: job {name} ended {job['status']}: {job['error']}")
             if i < 5:
                 continue

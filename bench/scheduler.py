@@ -112,7 +112,8 @@ def bench_postgres(url: str, pending_jobs, running_jobs):
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone as dj_tz
 
-    from jobs.models import Job, JobStatus
+    from jobs.lifecycle import Status
+    from jobs.models import Job
     from jobs.scheduling.service import schedule_cycle
     from quotas.models import SubscriptionQuota
     from quotas.services import workspace_ensure
@@ -121,7 +122,7 @@ def bench_postgres(url: str, pending_jobs, running_jobs):
     user = get_user_model().objects.create_user("bench", password="x-" + secrets.token_hex(8))
     ws = {name: workspace_ensure(subscription_name="sub", workspace_name=name, admin=user) for name in ("ws-1", "ws-2")}
     now = dj_tz.now()
-    running = [Job(name=f"run-{i}", workspace=ws[w], submitted_by=user, spec={}, status=JobStatus.RUNNING,
+    running = [Job(name=f"run-{i}", workspace=ws[w], submitted_by=user, spec={}, status=Status.RUNNING,
                    instance_type=size or "Standard_D2as_v4", requested_instance_type=size or "",
                    instance_count=count, tier=tier, priority=prio, admitted_at=now - timedelta(seconds=age), attempt=1)
                for i, (w, size, count, tier, prio, age) in enumerate(running_jobs)]

@@ -35,12 +35,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from jobs.lifecycle import Status  # noqa: E402  (pure: no Django needed yet)
+
 FIRST = 100  # jobs when the query counts are first taken
 DETAIL_JOB = "bench-job-00042"  # exists at 100 jobs already, so both counts are of the same page
 TARGET_P95_MS = 100.0
 SIZES = [("Standard_D2as_v4", "standardDASv4Family", 2, 0.096), ("Standard_DS3_v2", "standardDSv2Family", 4, 0.293),
          ("Standard_D4s_v3", "standardDSv3Family", 4, 0.192), ("Standard_F4s_v2", "standardFSv2Family", 4, 0.169)]
-STATUSES = ["Completed"] * 85 + ["Failed"] * 6 + ["Canceled"] * 3 + ["Queued"] * 3 + ["Running"] * 3
+STATUSES = [Status.COMPLETED] * 85 + [Status.FAILED] * 6 + [Status.CANCELED] * 3 + [Status.QUEUED] * 3 \
+    + [Status.RUNNING] * 3
 
 
 def configure(args) -> tuple[str, callable]:
@@ -88,14 +91,14 @@ def populate(user, workspace, start: int, stop: int, rng: random.Random, now) ->
 
     jobs, plans = [], []
     for i in range(start, stop):
-        status = "Running" if i == start and start == 0 else rng.choice(STATUSES)
+        status = Status.RUNNING if i == start and start == 0 else rng.choice(STATUSES)
         size, family, vcpus, price = rng.choice(SIZES)
         compute = "serverless" if rng.random() < 0.8 else rng.choice(["cpu-cluster", "big-cluster"])
         created = now - timedelta(days=rng.uniform(0, 30))
         admitted = created + timedelta(seconds=rng.uniform(1, 120))
         ended = admitted + timedelta(minutes=rng.uniform(2, 180))
-        running = status == "Running"
-        queued = status == "Queued"
+        running = status == Status.RUNNING
+        queued = status == Status.QUEUED
         if running:
             created, admitted, ended = now - timedelta(minutes=40), now - timedelta(minutes=39), None
         job = Job(
@@ -104,10 +107,11 @@ def populate(user, workspace, start: int, stop: int, rng: random.Random, now) ->
             spec={"command": "python train.py", "environment": "azureml:AzureML-sklearn-1.0@latest"},
             spec_yaml="command: python train.py\nenvironment: azureml:AzureML-sklearn-1.0@latest\n",
             status=status, compute=compute, instance_type="" if queued else size, instance_count=1,
-            pending_reason="waiting for quota" if queued else "", queue_position=1 if queued else None,
+            pending_code="QuotaBusy" if queued else "", pending_reason="waiting for quota" if queued else "",
+            queue_position=1 if queued else None,
             admitted_at=None if queued else admitted, started_at=None if queued else admitted,
             ended_at=None if (queued or running) else ended, attempt=0 if queued else 1,
-            exit_code=None if (queued or running) else (0 if status == "Completed" else 1),
+            exit_code=None if (queued or running) else (0 if status == Status.COMPLETED else 1),
         )
         jobs.append(job)
         plans.append((job, created, admitted, ended, size, family, vcpus, price, queued))

@@ -18,9 +18,11 @@ import time
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from jobs import services, storage
-from jobs.models import JobStatus, Node
-from jobs.runtime.agent import NodeAssignment, NodeOutcome, run_node
+from jobs import services, storage, transitions
+from jobs.lifecycle import FailureKind, Outcome, Status
+from jobs.models import Node
+from jobs.runtime.agent import NodeAssignment, run_node
+from jobs.scheduling.service import schedule_cycle
 from jobs.tracking.services import job_tracking_env
 from jobs.wake import Doorbell, ring
 
@@ -91,13 +93,11 @@ def node_execute(node_id: int, worker: str, stopping: threading.Event | None = N
     try:
         node = Node.objects.select_related("job", "job__workspace").get(id=node_id)
         outcome = run_node(assignment_for(node), DatabaseReporter(node_id, stopping))
-        if stopping is not None and stopping.is_set() and outcome.status == JobStatus.CANCELED:
-            outcome = NodeOutcome("Failed", outcome.exit_code, "infrastructure",
-                                  f"the worker {worker} was stopped while this node ran; submit the job again")
     except Exception as exc:  # the studio never fails because of a job; record it instead
         log.exception("node %s failed in the worker", node_id)
-        outcome = NodeOutcome("Failed", None, "infrastructure", f"the worker failed to run the node: {exc}")
-    services.node_exited(node_id=node_id, outcome=outcome)
+        outcome = Outcome(Status.FAILED, None, FailureKind.INFRASTRUCTURE, f"the worker failed to run the node: {exc}")
+    services.node_exited(node_id=node_id, outcome=outcome,
+                         worker_stopping=stopping is not None and stopping.is_set())
     return True
 
 
@@ -130,7 +130,7 @@ class LocalExecutor:
 
     def _claimable(self, limit: int) -> list[int]:
         return list(
-            Node.objects.filter(status=JobStatus.PROVISIONING, worker="", cancel_requested=False)
+            Node.objects.filter(status=Status.PROVISIONING, worker="", cancel_requested=False)
             .order_by("job__priority", "id").values_list("id", flat=True)[:limit]
         )
 
@@ -146,9 +146,8 @@ class LocalExecutor:
                 thread.start()
 
     def housekeeping(self) -> None:
-        from jobs.scheduling.service import schedule_cycle
-
         services.node_reap()
+        transitions.parents_reconcile()
         if self.run_scheduler:
             services.spot_random_evictions(elapsed_seconds=self.interval)
             schedule_cycle()

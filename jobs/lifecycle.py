@@ -233,7 +233,8 @@ _OUTCOME_CAUSE = {FailureKind.USER: Cause.USER_ERROR, FailureKind.INFRASTRUCTURE
 def on_exit(status: Status, outcome: Outcome, *, evict_requested: bool = False,
             worker_stopping: bool = False) -> Transition | None:
     """A node ended. A stop that was an eviction is an eviction; a stop because the worker itself
-    shut down is the studio's failure, not the user's cancel."""
+    shut down is the studio's failure, not the user's cancel. A node that fails stops its
+    siblings (``stop``): a gang cannot go on without one of its nodes."""
     if status in TERMINAL:
         return None  # already settled (declared lost, or canceled before it was claimed)
     if outcome.status == S.CANCELED and evict_requested:
@@ -245,7 +246,7 @@ def on_exit(status: Status, outcome: Outcome, *, evict_requested: bool = False,
         return Transition(status, S.COMPLETED, Cause.COMPLETED, "", exit_code=outcome.exit_code)
     kind = outcome.failure_kind or (FailureKind.CANCELED if outcome.status == S.CANCELED else FailureKind.USER)
     return Transition(status, outcome.status, _OUTCOME_CAUSE[kind], outcome.message, failure_kind=kind,
-                      exit_code=outcome.exit_code)
+                      exit_code=outcome.exit_code, stop=outcome.status == S.FAILED)
 
 
 def on_timeout(status: Status, *, limit_seconds: float, what: str = "limits.timeout") -> Transition | None:
@@ -458,3 +459,83 @@ def _parent_end(status: Status, children: Sequence[ChildView], policy: ParentPol
 def stop_child(child_status: Status, *, parent: str) -> Transition | None:
     """A child whose parent stopped or ended is stopped too: it never outlives its parent."""
     return on_cancel(child_status, actor=parent, because=Cause.PARENT_STOPPED)
+
+
+# --- the timeline -----------------------------------------------------------------------------
+
+JOB_PATH = (S.NOT_STARTED, S.QUEUED, *PHASES)
+"""The steps a job with nodes goes through when all goes well, before it ends."""
+PARENT_PATH = (S.NOT_STARTED, S.QUEUED, S.RUNNING)
+"""A parent's steps: it waits while its children wait and runs while any of them runs."""
+STEP_LABELS = {S.NOT_STARTED: "Submitted"}
+_COMMAND_ENDS = {Cause.USER_ERROR, Cause.TIMED_OUT, Cause.CANCELED, Cause.CANCEL_REQUESTED}
+"""Ends that happen to the command itself: the timeline marks Running, not the Finalizing after it."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a job's timeline: ``state`` is ``done``, ``current``, ``skipped`` (went past it
+    without stopping there), ``upcoming``, ``not-reached`` (the job ended before it), ``failed`` or
+    ``stopped`` (where a failed or canceled job stopped), or for the last step ``ok``/``bad``/
+    ``stopped``."""
+
+    status: Status
+    label: str
+    state: str
+    at: datetime | None = None
+    code: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    """A recorded transition, as the timeline reads it."""
+
+    at: datetime
+    from_status: str
+    to_status: str
+    code: str = ""
+    message: str = ""
+
+
+def timeline(events: Sequence[Event], status: Status, *, parent: bool = False) -> list[Step]:
+    """The job's steps from its recorded transitions (the latest attempt after a Spot eviction),
+    ending with where it ended and why: the step a failed or canceled job stopped at is marked."""
+    path = PARENT_PATH if parent else JOB_PATH
+    moves = [e for e in events if e.to_status and e.to_status != e.from_status]
+    last_requeue = max((i for i, e in enumerate(moves) if e.code == Cause.REQUEUED), default=-1)
+    if last_requeue >= 0:
+        moves = moves[:1] + moves[last_requeue:]  # keep "Submitted"; the latest attempt's steps
+    reached: dict[str, Event] = {}
+    for event in moves:
+        reached.setdefault(event.to_status, event)
+    ended = status in TERMINAL
+    furthest = max((path.index(s) for s in reached if s in path), default=0)
+    end_event = reached.get(status) if ended else None
+    stopped_at = furthest
+    if end_event is not None and end_event.code in _COMMAND_ENDS and S.RUNNING in reached and S.RUNNING in path:
+        stopped_at = path.index(S.RUNNING)  # the command failed while running; outputs were kept after it
+    steps: list[Step] = []
+    for index, step in enumerate(path):
+        label = STEP_LABELS.get(step, f"{step}")
+        event = reached.get(step)
+        if event is not None:
+            state = "done" if ended or index < furthest else "current"
+            if ended and status != S.COMPLETED and index == stopped_at:
+                state = "failed" if status == S.FAILED else "stopped"
+                steps.append(Step(step, label, state, event.at, end_event.code if end_event else ""))
+                continue
+            steps.append(Step(step, label, state, event.at))
+        elif index < furthest:
+            steps.append(Step(step, label, "skipped"))
+        else:
+            steps.append(Step(step, label, "not-reached" if ended else "upcoming"))
+    if ended:
+        tone_ = {S.COMPLETED: "ok", S.FAILED: "bad"}.get(status, "stopped")
+        steps.append(Step(status, f"{status}", tone_, end_event.at if end_event else None,
+                          end_event.code if end_event else "", end_event.message if end_event else ""))
+    elif status == S.CANCEL_REQUESTED or status == S.NOT_RESPONDING:
+        event = reached.get(status)
+        steps.append(Step(status, f"{status}", "current", event.at if event else None,
+                          event.code if event else "", event.message if event else ""))
+    return steps

@@ -8,43 +8,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from jobs.lifecycle import TERMINAL, FailureKind, Status
 from quotas.models import Workspace
 
 
-class JobStatus(models.TextChoices):
-    NOT_STARTED = "NotStarted"
-    QUEUED = "Queued"
-    PROVISIONING = "Provisioning"
-    PREPARING = "Preparing"
-    RUNNING = "Running"
-    FINALIZING = "Finalizing"
-    CANCEL_REQUESTED = "CancelRequested"
-    NOT_RESPONDING = "NotResponding"
-    COMPLETED = "Completed"
-    FAILED = "Failed"
-    CANCELED = "Canceled"
-
-
-TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED})
-PENDING = frozenset({JobStatus.NOT_STARTED, JobStatus.QUEUED})
-ADMITTED = frozenset(
-    {
-        JobStatus.PROVISIONING,
-        JobStatus.PREPARING,
-        JobStatus.RUNNING,
-        JobStatus.FINALIZING,
-        JobStatus.CANCEL_REQUESTED,
-        JobStatus.NOT_RESPONDING,
-    }
-)
-
-
-class FailureKind(models.TextChoices):
-    USER = "user", "User error"
-    INFRASTRUCTURE = "infrastructure", "Infrastructure error"
-    TIMEOUT = "timeout", "Timed out"
-    CANCELED = "canceled", "Canceled"
-    EVICTED = "evicted", "Evicted"
+STATUS_CHOICES = [(status.value, status.value) for status in Status]
+FAILURE_CHOICES = [(kind.value, kind.label) for kind in FailureKind]
 
 
 def new_tracking_secret() -> str:
@@ -65,7 +34,7 @@ class Job(models.Model):
     spec = models.JSONField(help_text="The validated spec, in Azure ML YAML shape")
     spec_yaml = models.TextField(blank=True, help_text="The YAML as submitted")
 
-    status = models.CharField(max_length=32, choices=JobStatus.choices, default=JobStatus.NOT_STARTED)
+    status = models.CharField(max_length=32, choices=STATUS_CHOICES, default=Status.NOT_STARTED)
     compute = models.CharField(max_length=255, default="serverless")
     tier = models.CharField(max_length=16, default="Standard")
     priority = models.IntegerField(default=0)
@@ -76,9 +45,14 @@ class Job(models.Model):
     instance_count = models.PositiveIntegerField(default=1)
     timeout_seconds = models.PositiveIntegerField(null=True, blank=True)
 
+    # Why a waiting job waits (the scheduling core's reason code and sentence), where it stands, and
+    # when it should start: a range from what is known, and how that range was made (or why none).
+    pending_code = models.CharField(max_length=64, blank=True)
     pending_reason = models.TextField(blank=True)
     queue_position = models.PositiveIntegerField(null=True, blank=True)
-    estimated_start_at = models.DateTimeField(null=True, blank=True)
+    estimated_start_earliest = models.DateTimeField(null=True, blank=True)
+    estimated_start_latest = models.DateTimeField(null=True, blank=True)
+    estimate_basis = models.TextField(blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     admitted_at = models.DateTimeField(null=True, blank=True)
@@ -86,12 +60,17 @@ class Job(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
 
     exit_code = models.IntegerField(null=True, blank=True)
-    failure_kind = models.CharField(max_length=32, choices=FailureKind.choices, blank=True)
+    failure_kind = models.CharField(max_length=32, choices=FAILURE_CHOICES, blank=True,
+                                    help_text="Why it ended other than Completed; while CancelRequested, why it "
+                                              "is being stopped")
     error = models.TextField(blank=True)
 
     attempt = models.PositiveIntegerField(default=0, help_text="Admissions so far; a Spot eviction adds one")
     evictions = models.PositiveIntegerField(default=0)
     evicting = models.BooleanField(default=False, help_text="An eviction is in flight")
+    children_complete = models.BooleanField(
+        default=True, help_text="A parent's driver will create no more children (False while trials or steps "
+                                "are still to come)")
 
     tracking_secret = models.CharField(
         max_length=64, default=new_tracking_secret, editable=False,
@@ -107,6 +86,7 @@ class Job(models.Model):
             models.Index(fields=["workspace", "compute"], name="job_workspace_compute"),
             models.Index(fields=["workspace", "type"], name="job_workspace_type"),
             models.Index(fields=["workspace", "submitted_by"], name="job_workspace_submitter"),
+            models.Index(fields=["workspace", "pending_code"], name="job_workspace_pending_code"),
         ]
 
     def __str__(self) -> str:
@@ -124,7 +104,7 @@ class Node(models.Model):
     attempt = models.PositiveIntegerField(default=1)
     index = models.PositiveIntegerField()
     pool = models.CharField(max_length=64, default="serverless", help_text="Worker queue that runs it")
-    status = models.CharField(max_length=32, choices=JobStatus.choices, default=JobStatus.PROVISIONING)
+    status = models.CharField(max_length=32, choices=STATUS_CHOICES, default=Status.PROVISIONING)
     worker = models.CharField(max_length=255, blank=True, help_text="Worker that claimed it")
     cancel_requested = models.BooleanField(default=False)
     evict_requested = models.BooleanField(default=False)
@@ -134,7 +114,7 @@ class Node(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     pid = models.IntegerField(null=True, blank=True)
     exit_code = models.IntegerField(null=True, blank=True)
-    failure_kind = models.CharField(max_length=32, choices=FailureKind.choices, blank=True)
+    failure_kind = models.CharField(max_length=32, choices=FAILURE_CHOICES, blank=True)
     error = models.TextField(blank=True)
     log_size = models.BigIntegerField(default=0, help_text="Characters of user log received so far")
 
@@ -158,11 +138,19 @@ class LogChunk(models.Model):
 
 
 class JobEvent(models.Model):
-    """The job's system log: what the studio did and why, in words a user can act on."""
+    """The job's system log: what the studio did and why, in words a user can act on.
+
+    An event with ``to_status`` is a transition (the timeline is made of them); one without is a
+    note (an admission's reasoning, a node's environment). ``code`` is the machine-readable reason
+    beside the message (``jobs.lifecycle.Cause`` or the scheduling core's ``Reason``)."""
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField()
+    from_status = models.CharField(max_length=32, blank=True)
+    to_status = models.CharField(max_length=32, blank=True)
+    code = models.CharField(max_length=64, blank=True)
     message = models.TextField()
+    actor = models.CharField(max_length=150, blank=True, help_text="Who caused it: a user, a worker, the scheduler")
 
     class Meta:
         ordering = ["at", "id"]

@@ -1,8 +1,8 @@
-"""The only code that changes jobs and nodes: ``<entity>_<action>(*, ...)``, transactional.
+"""What users and workers do to jobs and nodes: ``<entity>_<action>(*, ...)``, transactional.
 
-Entry points (API views, CLI-facing endpoints, pages, the worker and Celery tasks)
-call these and nothing else to change state. Follow-up work (a scheduling cycle,
-waking workers) is started on commit.
+Entry points (API views, pages, the worker and Celery tasks) call these and nothing else to
+change state. Each asks ``jobs.lifecycle`` (pure) what the change means and writes it through
+``jobs.transitions`` (the one applier, which also starts the follow-ups on commit).
 """
 
 from __future__ import annotations
@@ -22,15 +22,16 @@ from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from jobs import storage, wake
-from jobs.models import ADMITTED, PENDING, TERMINAL, FailureKind, Job, JobEvent, JobStatus, LogChunk, Node
-from jobs.runtime.agent import NodeOutcome
+from jobs import lifecycle, storage, transitions, wake
+from jobs.lifecycle import HOLDING_QUOTA, NOT_ENDED, TERMINAL, Cause, FailureKind, Outcome, Status
+from jobs.models import Job, JobEvent, LogChunk, Node
 from jobs.scheduling import core
-from jobs.scheduling.service import job_evict_request, schedule_cycle, snapshot_load
+from jobs.scheduling.service import history_load, snapshot_load, stale_nodes
 from jobs.specs import CommandJobSpec, is_remote
+from jobs.transitions import job_evict_request, lock_job
 from quotas import services as quota_services
 from quotas.core import SPOT, STANDARD
-from quotas.models import Cluster, Workspace
+from quotas.models import Workspace
 from studio.errors import ApplicationError, Conflict, Forbidden
 from studio.humanize import plural
 
@@ -39,21 +40,10 @@ log = logging.getLogger(__name__)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$")
 _ADJECTIVES = "amber bold brave calm clever eager frosty gentle happy jolly keen lucid merry nimble quiet quick shy sunny tidy witty".split()
 _NOUNS = "ant bee cat crow deer dove fox goat hawk koala lemur lion lynx mole owl panda seal swan wolf yak".split()
-PHASE_ORDER = [JobStatus.PROVISIONING, JobStatus.PREPARING, JobStatus.RUNNING, JobStatus.FINALIZING]
-
-
-def _event(job_id: int, message: str) -> None:
-    JobEvent.objects.create(job_id=job_id, at=timezone.now(), message=message)
 
 
 def _generate_name() -> str:
     return f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}_{secrets.token_hex(4)}"
-
-
-def _after_commit_cycle() -> None:
-    # robust: a failed follow-up cycle is logged, never turned into a failed request;
-    # the periodic safety-net cycle picks the work up again.
-    transaction.on_commit(lambda: schedule_cycle(), robust=True)
 
 
 def _pending_job(spec: CommandJobSpec, workspace: Workspace, *, job_id: int = 0) -> core.PendingJob:
@@ -69,6 +59,9 @@ def _pending_job(spec: CommandJobSpec, workspace: Workspace, *, job_id: int = 0)
         tier=_tier(queue.job_tier if queue else None),
         priority=_priority(queue.priority if queue else None),
         compute=spec.compute_name or core.SERVERLESS,
+        timeout_seconds=spec.limits.timeout if spec.limits else None,
+        typical=history_load(experiment=spec.experiment_name or "Default", display_name=spec.display_name or "",
+                             workspace=workspace.name),
     )
 
 
@@ -114,7 +107,8 @@ def job_submit(
     _check_uploads(spec, has_code=code is not None, uploaded=set(inputs))
     decision = job_explain(spec=spec, workspace=workspace)
     if isinstance(decision, core.Reject):
-        raise ApplicationError(decision.reason, {"recommendations": list(decision.recommendations)})
+        raise ApplicationError(decision.reason, {"code": decision.code.value,
+                                                 "recommendations": list(decision.recommendations)})
 
     snapshot = storage.snapshot_dir(name)
     if snapshot.exists():
@@ -148,8 +142,10 @@ def job_submit(
             )
             where = "serverless compute" if pending.compute == core.SERVERLESS else f"compute '{pending.compute}'"
             tier = " (Spot)" if pending.tier == SPOT else ""
-            _event(job.id, f"submitted by {user.get_username()} to {where}{tier}")
-            _after_commit_cycle()
+            JobEvent.objects.create(job=job, at=job.created_at, to_status=Status.NOT_STARTED, code=Cause.SUBMITTED,
+                                    message=f"submitted by {user.get_username()} to {where}{tier}",
+                                    actor=user.get_username())
+            wake.request_cycle()
     except IntegrityError:
         shutil.rmtree(snapshot, ignore_errors=True)
         raise Conflict(f"name: a job named '{name}' already exists; choose another name or leave it out",
@@ -187,61 +183,84 @@ def _check_uploads(spec: CommandJobSpec, *, has_code: bool, uploaded: set[str]) 
 
 
 def job_cancel(*, job: Job, user: AbstractBaseUser) -> Job:
-    """Cancel a job: at once if it has not started, otherwise ask its nodes to stop."""
+    """Cancel a job: at once if it has not started, otherwise ask its nodes (or children) to stop.
+    Asking again while it stops changes nothing."""
     with transaction.atomic():
-        job = Job.objects.select_for_update().get(id=job.id)
-        if job.status in TERMINAL:
-            raise Conflict(f"job '{job.name}' has already ended ({job.status}); there is nothing to cancel")
-        now = timezone.now()
-        if job.status in PENDING:
-            Job.objects.filter(id=job.id).update(status=JobStatus.CANCELED, ended_at=now,
-                                                 failure_kind=FailureKind.CANCELED, pending_reason="",
-                                                 queue_position=None, error=f"canceled by {user.get_username()}")
-            _event(job.id, f"canceled by {user.get_username()} before it started")
-            _after_commit_cycle()
-        else:
-            Job.objects.filter(id=job.id).update(status=JobStatus.CANCEL_REQUESTED)
-            Node.objects.filter(job=job).exclude(status__in=TERMINAL).update(cancel_requested=True)
-            # Nodes no worker has picked up yet end here; running ones stop within a second.
-            unclaimed = Node.objects.filter(job=job, worker="").exclude(status__in=TERMINAL)
-            unclaimed_ids = list(unclaimed.values_list("id", flat=True))
-            unclaimed.update(status=JobStatus.CANCELED, ended_at=now, failure_kind=FailureKind.CANCELED)
-            quota_services.usage_close(node_ids=unclaimed_ids, at=now)
-            _event(job.id, f"cancel requested by {user.get_username()}")
-            _finish_if_done(job.id)
-            transaction.on_commit(wake.ring, robust=True)
+        locked = lock_job(job.id)
+        transition = lifecycle.on_cancel(Status(locked.status), actor=user.get_username())
+        if transition is None and locked.status in TERMINAL:
+            raise Conflict(f"job '{locked.name}' has already ended ({locked.status}); there is nothing to cancel")
+        if transition is not None:
+            transitions.job_transition(job=locked, transition=transition, actor=user.get_username())
     job.refresh_from_db()
     return job
 
 
+def job_evict(*, job: Job, user: AbstractBaseUser) -> Job:
+    """An admin evicts a running Spot job, as Azure reclaiming capacity would."""
+    subscription = job.workspace.subscription
+    if not (user.is_superuser or subscription.admins.filter(id=user.id).exists()):
+        raise Forbidden(f"only admins of subscription '{subscription.name}' can evict jobs")
+    if job.tier != SPOT:
+        raise Conflict(f"job '{job.name}' runs on dedicated (Standard) nodes; only Spot jobs can be evicted")
+    with transaction.atomic():
+        if not job_evict_request(job_id=job.id, reason=f"evicted by {user.get_username()}",
+                                 actor=user.get_username()):
+            raise Conflict(f"job '{job.name}' is {job.status}; only a running Spot job can be evicted")
+    job.refresh_from_db()
+    return job
+
+
+def spot_random_evictions(*, elapsed_seconds: float, rng: random.Random | None = None) -> int:
+    """Testing aid: evict each running Spot job with STUDIO_SPOT_EVICTION_RATE per hour."""
+    rate = settings.STUDIO_SPOT_EVICTION_RATE
+    if rate <= 0:
+        return 0
+    rng = rng or random.Random()
+    chance = 1 - math.exp(-rate * elapsed_seconds / 3600)
+    evicted = 0
+    for job_id in Job.objects.filter(status__in=HOLDING_QUOTA, tier=SPOT, evicting=False) \
+            .values_list("id", flat=True):
+        if rng.random() < chance:
+            with transaction.atomic():
+                evicted += job_evict_request(job_id=job_id, reason="Spot capacity reclaimed (random eviction rate)")
+    return evicted
+
+
+# --- what a worker reports about a node --------------------------------------------------------
+#
+# Every change of a node's status takes its job's row lock first (``lock_job``), then applies the
+# node's transition, then settles the job from all of its nodes (``jobs.transitions``).
+
+
+def _node_job_id(node_id: int) -> int:
+    return Node.objects.values_list("job_id", flat=True).get(id=node_id)
+
+
 def node_claim(*, node_id: int, worker: str) -> bool:
     """Claim an unclaimed node for ``worker``. False if another worker (or a cancel) got there first."""
-    return bool(
-        Node.objects.filter(id=node_id, worker="", status=JobStatus.PROVISIONING, cancel_requested=False).update(
-            worker=worker, claimed_at=Now(), heartbeat_at=Now()
-        )
-    )
+    with transaction.atomic():
+        lock_job(_node_job_id(node_id))
+        claimed = Node.objects.filter(id=node_id, worker="", status=Status.PROVISIONING, cancel_requested=False) \
+            .update(worker=worker, claimed_at=Now(), heartbeat_at=Now())
+        if not claimed:
+            return False
+        node = Node.objects.get(id=node_id)
+        transition = lifecycle.on_claim(Status(node.status), node_index=node.index, worker=worker)
+        if transition is not None:
+            transitions.node_transition(node=node, transition=transition, actor=worker)
+    return True
 
 
 def node_phase(*, node_id: int, status: str) -> None:
     """A node moved on (Preparing, Running, Finalizing); the job follows its slowest node."""
     with transaction.atomic():
-        Node.objects.filter(id=node_id).exclude(status__in=TERMINAL).update(
-            status=status, heartbeat_at=Now(),
-            **({"started_at": Now()} if status == JobStatus.RUNNING else {}),
-        )
-        node = Node.objects.only("job_id").get(id=node_id)
-        statuses = set(Node.objects.filter(job_id=node.job_id).exclude(status__in=TERMINAL)
-                       .values_list("status", flat=True))
-        phases = [p for p in PHASE_ORDER if p in statuses]
-        if not phases:
-            return
-        slowest = phases[0]
-        updates = {"status": slowest}
-        if slowest == JobStatus.RUNNING:
-            updates["started_at"] = timezone.now()
-        (Job.objects.filter(id=node.job_id, status__in=PHASE_ORDER + [JobStatus.NOT_RESPONDING])
-         .exclude(status=slowest).update(**updates))
+        lock_job(_node_job_id(node_id))
+        node = Node.objects.get(id=node_id)
+        transition = lifecycle.on_phase(Status(node.status), Status(status))
+        if transition is not None:
+            transitions.node_transition(node=node, transition=transition, fields={"heartbeat_at": Now()},
+                                        actor=node.worker)
 
 
 def node_started(*, node_id: int, pid: int) -> None:
@@ -259,19 +278,21 @@ def node_log_append(*, node_id: int, text: str) -> None:
 
 
 def node_system_log(*, node_id: int, message: str) -> None:
-    job_id = Node.objects.values_list("job_id", flat=True).get(id=node_id)
-    _event(job_id, message)
+    node = Node.objects.only("job_id", "worker").get(id=node_id)
+    transitions.note(job_id=node.job_id, message=message, actor=node.worker)
 
 
 def node_heartbeat(*, node_id: int) -> bool:
     """The node is alive. Returns True when it should stop (cancel, or declared lost)."""
-    with transaction.atomic():
-        Node.objects.filter(id=node_id).exclude(status__in=TERMINAL).update(heartbeat_at=Now())
-        node = Node.objects.only("status", "cancel_requested", "job_id").get(id=node_id)
-        if node.status == JobStatus.NOT_RESPONDING:
-            Node.objects.filter(id=node_id, status=JobStatus.NOT_RESPONDING).update(status=JobStatus.RUNNING)
-            Job.objects.filter(id=node.job_id, status=JobStatus.NOT_RESPONDING).update(status=JobStatus.RUNNING)
-            _event(node.job_id, "the node is responding again")
+    Node.objects.filter(id=node_id).exclude(status__in=TERMINAL).update(heartbeat_at=Now())
+    node = Node.objects.only("status", "cancel_requested", "job_id", "worker").get(id=node_id)
+    if node.status == Status.NOT_RESPONDING:
+        with transaction.atomic():
+            lock_job(node.job_id)
+            node = Node.objects.get(id=node_id)
+            transition = lifecycle.on_heartbeat(Status(node.status))
+            if transition is not None:
+                transitions.node_transition(node=node, transition=transition, actor=node.worker)
     return node.cancel_requested or node.status in TERMINAL
 
 
@@ -280,141 +301,30 @@ def node_should_stop(*, node_id: int) -> bool:
     return Node.objects.filter(Q(cancel_requested=True) | Q(status__in=TERMINAL), id=node_id).exists()
 
 
-def node_exited(*, node_id: int, outcome: NodeOutcome) -> None:
-    """A node ended. When it was the last one, the job ends too."""
+def node_exited(*, node_id: int, outcome: Outcome, worker_stopping: bool = False) -> None:
+    """A node ended. When it was the last one, the job ends too (or goes back to the queue)."""
     with transaction.atomic():
-        node = Node.objects.select_for_update().get(id=node_id)
-        if node.status in TERMINAL:
-            return  # already settled (e.g. declared lost); a late report changes nothing
-        if node.evict_requested and outcome.status == JobStatus.CANCELED:
-            outcome = NodeOutcome(JobStatus.CANCELED, None, FailureKind.EVICTED, "evicted (Spot capacity reclaimed)")
-        now = timezone.now()
-        Node.objects.filter(id=node_id).update(
-            status=outcome.status, ended_at=now, exit_code=outcome.exit_code,
-            failure_kind=outcome.failure_kind, error=outcome.message,
-        )
-        quota_services.usage_close(node_ids=[node_id], at=now)
-        if outcome.status == JobStatus.FAILED:
-            # A gang job cannot go on without one of its nodes.
-            Node.objects.filter(job_id=node.job_id).exclude(status__in=TERMINAL).update(cancel_requested=True)
-        _finish_if_done(node.job_id)
-
-
-def _finish_if_done(job_id: int) -> None:
-    if not Node.objects.filter(job_id=job_id).exclude(status__in=TERMINAL).exists():
-        job_finish(job_id=job_id)
-
-
-def job_finish(*, job_id: int) -> None:
-    """Settle a job whose nodes have all ended: its status, exit code and error; frees its quota.
-
-    A Spot job whose nodes were evicted goes back to the queue instead (until it has been
-    evicted ``STUDIO_SPOT_MAX_EVICTIONS`` times)."""
-    with transaction.atomic():
-        job = Job.objects.select_for_update().get(id=job_id)
-        if job.status in TERMINAL:
-            return
-        nodes = list(Node.objects.filter(job_id=job_id, attempt=job.attempt).order_by("index"))
-        failed = [n for n in nodes if n.status == JobStatus.FAILED]
-        evicted = [n for n in nodes if n.failure_kind == FailureKind.EVICTED]
-        now = timezone.now()
-        if evicted and not failed and job.status != JobStatus.CANCEL_REQUESTED:
-            _requeue_evicted(job, now)
-            return
-        if failed:
-            first = min(failed, key=lambda n: (n.ended_at or now, n.index))
-            status, kind, code = JobStatus.FAILED, first.failure_kind, first.exit_code
-            error = first.error if len(nodes) == 1 else f"node {first.index}: {first.error}"
-        elif job.status == JobStatus.CANCEL_REQUESTED or any(n.status == JobStatus.CANCELED for n in nodes):
-            status, kind, code, error = JobStatus.CANCELED, FailureKind.CANCELED, None, "canceled by request"
-        else:
-            status, kind, code, error = JobStatus.COMPLETED, "", 0, ""
-        Job.objects.filter(id=job_id).exclude(status__in=TERMINAL).update(
-            status=status, ended_at=now, failure_kind=kind, exit_code=code, error=error, evicting=False,
-        )
-        _event(job_id, f"{status}" + (f": {error}" if error else ""))
-        _cluster_idle_check(job, now)
-        _after_commit_cycle()
-
-
-def _requeue_evicted(job: Job, now) -> None:
-    evictions = job.evictions + 1
-    if evictions > settings.STUDIO_SPOT_MAX_EVICTIONS:
-        error = (f"evicted {evictions} times, more than STUDIO_SPOT_MAX_EVICTIONS ({settings.STUDIO_SPOT_MAX_EVICTIONS}); "
-                 "run it with `queue_settings.job_tier: Standard` to get dedicated nodes")
-        Job.objects.filter(id=job.id).update(status=JobStatus.FAILED, ended_at=now, failure_kind=FailureKind.EVICTED,
-                                             error=error, evictions=evictions, evicting=False)
-        _event(job.id, f"Failed: {error}")
-    else:
-        reason = f"evicted from Spot capacity ({plural(evictions, 'eviction')} so far); back in the queue"
-        Job.objects.filter(id=job.id).update(status=JobStatus.QUEUED, evictions=evictions, evicting=False,
-                                             admitted_at=None, started_at=None, instance_type="",
-                                             pending_reason=reason)
-        _event(job.id, reason)
-    _after_commit_cycle()
-
-
-def _cluster_idle_check(job: Job, now) -> None:
-    """A cluster with no job left starts counting its idle time (then it scales down)."""
-    if job.compute == core.SERVERLESS:
-        return
-    if not Job.objects.filter(workspace_id=job.workspace_id, compute=job.compute, status__in=ADMITTED) \
-            .exclude(id=job.id).exists():
-        Cluster.objects.filter(workspace_id=job.workspace_id, name=job.compute, idle_since__isnull=True) \
-            .update(idle_since=now)
-
-
-def job_evict(*, job: Job, user: AbstractBaseUser) -> Job:
-    """An admin evicts a running Spot job, as Azure reclaiming capacity would."""
-    subscription = job.workspace.subscription
-    if not (user.is_superuser or subscription.admins.filter(id=user.id).exists()):
-        raise Forbidden(f"only admins of subscription '{subscription.name}' can evict jobs")
-    if job.tier != SPOT:
-        raise Conflict(f"job '{job.name}' runs on dedicated (Standard) nodes; only Spot jobs can be evicted")
-    with transaction.atomic():
-        if not job_evict_request(job_id=job.id, reason=f"evicted by {user.get_username()}"):
-            raise Conflict(f"job '{job.name}' is {job.status}; only a running Spot job can be evicted")
-    job.refresh_from_db()
-    return job
-
-
-def spot_random_evictions(*, elapsed_seconds: float, rng: random.Random | None = None) -> int:
-    """Testing aid: evict each running Spot job with STUDIO_SPOT_EVICTION_RATE per hour."""
-    rate = settings.STUDIO_SPOT_EVICTION_RATE
-    if rate <= 0:
-        return 0
-    rng = rng or random.Random()
-    chance = 1 - math.exp(-rate * elapsed_seconds / 3600)
-    evicted = 0
-    for job_id in Job.objects.filter(status__in=ADMITTED, tier=SPOT, evicting=False).values_list("id", flat=True):
-        if rng.random() < chance:
-            with transaction.atomic():
-                evicted += job_evict_request(job_id=job_id, reason="Spot capacity reclaimed (random eviction rate)")
-    return evicted
+        lock_job(_node_job_id(node_id))
+        node = Node.objects.get(id=node_id)
+        transition = lifecycle.on_exit(Status(node.status), outcome, evict_requested=node.evict_requested,
+                                       worker_stopping=worker_stopping)
+        if transition is not None:  # None: already settled (declared lost); a late report changes nothing
+            transitions.node_transition(node=node, transition=transition, actor=node.worker)
 
 
 def node_reap(*, now=None) -> None:
     """Nodes whose worker went silent become NotResponding, then Failed. Never Running forever."""
-    from jobs.scheduling.service import stale_nodes
-
+    now = now or timezone.now()
     silent, lost = stale_nodes(now=now)
-    for node_id in silent:
+    for node_id, is_lost in [(n, False) for n in silent] + [(n, True) for n in lost]:
         with transaction.atomic():
-            node = Node.objects.select_for_update().get(id=node_id)
-            if node.status in TERMINAL or node.status == JobStatus.NOT_RESPONDING:
-                continue
-            Node.objects.filter(id=node_id).update(status=JobStatus.NOT_RESPONDING)
-            Job.objects.filter(id=node.job_id).exclude(status__in=TERMINAL | {JobStatus.CANCEL_REQUESTED}).update(
-                status=JobStatus.NOT_RESPONDING)
-            _event(node.job_id, f"node {node.index} is not responding (worker {node.worker}: no heartbeat "
-                                f"for {settings.STUDIO_NOT_RESPONDING_SECONDS:g} s)")
-    for node_id in lost:
-        node = Node.objects.only("worker", "heartbeat_at").get(id=node_id)
-        node_exited(node_id=node_id, outcome=NodeOutcome(
-            "Failed", None, FailureKind.INFRASTRUCTURE,
-            f"the worker running this node ({node.worker}) stopped responding; last heartbeat at "
-            f"{node.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC. Submit the job again",
-        ))
+            lock_job(_node_job_id(node_id))
+            node = Node.objects.get(id=node_id)
+            quiet = (now - node.heartbeat_at).total_seconds() if node.heartbeat_at else 0.0
+            transition = lifecycle.on_heartbeat_lost(Status(node.status), node_index=node.index, worker=node.worker,
+                                                     silent_seconds=quiet, lost=is_lost)
+            if transition is not None:
+                transitions.node_transition(node=node, transition=transition, at=now, actor="studio")
 
 
 def compute_delete(*, workspace: Workspace, name: str) -> None:
@@ -423,7 +333,7 @@ def compute_delete(*, workspace: Workspace, name: str) -> None:
 
     cluster = compute_get(workspace=workspace, name=name)
     with transaction.atomic():
-        active = Job.objects.filter(workspace=workspace, compute=name).exclude(status__in=TERMINAL).count()
+        active = Job.objects.filter(workspace=workspace, compute=name, status__in=NOT_ENDED).count()
         if active:
             raise Conflict(f"compute '{name}' has {plural(active, 'job')} waiting or running; cancel them or "
                            "wait for them to end first")

@@ -1,8 +1,11 @@
-"""Waking workers after a commit, without the scheduler knowing any executor.
+"""Waking workers and the scheduler after a commit, without either side importing the other.
 
 Local executor: a datagram "doorbell" on a Linux abstract socket named after the
 data folder; the worker loop waits on it (and polls as a safety net).
 Celery executor: one message per node, sent by task *name* to the node's pool queue.
+Scheduler: the state applier (``jobs.transitions``) asks for a cycle when quota frees or the
+queue changes; ``jobs.apps`` wires that request to ``schedule_cycle`` at start-up, so the
+applier never imports the scheduling service that itself applies through it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ import logging
 import socket
 import sys
 
+from typing import Callable
+
 from django.conf import settings
+from django.db import connection, transaction
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +48,28 @@ def wake_workers(nodes: list[tuple[int, str]]) -> None:
             app.send_task("jobs.run_node", args=[node_id], queue=pool)
     else:
         ring()
+
+
+_scheduler: Callable[[], object] | None = None
+
+
+def set_scheduler(run_cycle: Callable[[], object]) -> None:
+    """Called once at start-up (``jobs.apps``) with the scheduling service's cycle."""
+    global _scheduler
+    _scheduler = run_cycle
+
+
+def _run_cycle() -> None:
+    if _scheduler is not None:
+        _scheduler()
+
+
+def request_cycle() -> None:
+    """Run one scheduling cycle after the current transaction commits (once, however often it is
+    asked in that transaction). A cycle that fails is logged; the periodic cycle catches up."""
+    if any(callback is _run_cycle for _, callback, _ in connection.run_on_commit):
+        return
+    transaction.on_commit(_run_cycle, robust=True)
 
 
 class Doorbell:

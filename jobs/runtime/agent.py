@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from jobs.lifecycle import FailureKind, Outcome, Status
 from jobs.specs import CommandJobSpec, is_remote, resolve_command
 
 LOG_FLUSH_SECONDS = 0.2
@@ -60,14 +61,6 @@ class NodeAssignment:
     extra_env: dict[str, str] = field(default_factory=dict)
     master_addr: str = "127.0.0.1"
     master_port: int = 29500
-
-
-@dataclass(frozen=True)
-class NodeOutcome:
-    status: str  # Completed | Failed | Canceled
-    exit_code: int | None = None
-    failure_kind: str = ""  # user | infrastructure | timeout | canceled
-    message: str = ""
 
 
 class PreparationError(Exception):
@@ -228,11 +221,11 @@ def _keep(src: Path, dest: Path) -> None:
         shutil.copy2(src, dest)
 
 
-def run_node(a: NodeAssignment, reporter: Reporter) -> NodeOutcome:
+def run_node(a: NodeAssignment, reporter: Reporter) -> Outcome:
     """Run one node to its end. Never raises for anything the job does."""
     spec = CommandJobSpec.from_dict(a.spec)
     node_dir = a.work_root / a.job_name / f"node-{a.node_index}"
-    reporter.phase("Preparing")
+    reporter.phase(Status.PREPARING)
     try:
         if node_dir.exists():
             shutil.rmtree(node_dir)
@@ -269,9 +262,9 @@ def run_node(a: NodeAssignment, reporter: Reporter) -> NodeOutcome:
             f"Python {sys.version.split()[0]})"
         )
     except PreparationError as exc:
-        return NodeOutcome("Failed", None, "infrastructure", str(exc))
+        return Outcome(Status.FAILED, None, FailureKind.INFRASTRUCTURE, str(exc))
     except OSError as exc:
-        return NodeOutcome("Failed", None, "infrastructure", f"could not prepare the node: {exc}")
+        return Outcome(Status.FAILED, None, FailureKind.INFRASTRUCTURE, f"could not prepare the node: {exc}")
 
     log_name = "std_log.txt" if a.node_count == 1 else f"std_log_node_{a.node_index}.txt"
     log_path = wd / "user_logs" / log_name
@@ -287,9 +280,9 @@ def run_node(a: NodeAssignment, reporter: Reporter) -> NodeOutcome:
                 start_new_session=True,
             )
         except OSError as exc:
-            return NodeOutcome("Failed", None, "infrastructure", f"could not start the command: {exc}")
+            return Outcome(Status.FAILED, None, FailureKind.INFRASTRUCTURE, f"could not start the command: {exc}")
         reporter.started(proc.pid)
-        reporter.phase("Running")
+        reporter.phase(Status.RUNNING)
         pump = _Pump(proc.stdout, log_file)
         pump.start()
         outcome = _supervise(proc, pump, a, reporter)
@@ -299,7 +292,7 @@ def run_node(a: NodeAssignment, reporter: Reporter) -> NodeOutcome:
         if tail:
             reporter.log(tail)
 
-    reporter.phase("Finalizing")
+    reporter.phase(Status.FINALIZING)
     try:
         artifacts = a.artifacts_dir
         _keep(wd / "outputs", artifacts / "outputs")
@@ -307,8 +300,8 @@ def run_node(a: NodeAssignment, reporter: Reporter) -> NodeOutcome:
         for name in outputs:
             _keep(node_dir / "named-outputs" / name, artifacts / "named-outputs" / name)
     except OSError as exc:
-        if outcome.status == "Completed":
-            return NodeOutcome("Failed", outcome.exit_code, "infrastructure", f"could not keep the outputs: {exc}")
+        if outcome.status == Status.COMPLETED:
+            return Outcome(Status.FAILED, outcome.exit_code, FailureKind.INFRASTRUCTURE, f"could not keep the outputs: {exc}")
     finally:
         shutil.rmtree(node_dir, ignore_errors=True)
         try:
@@ -318,7 +311,7 @@ def run_node(a: NodeAssignment, reporter: Reporter) -> NodeOutcome:
     return outcome
 
 
-def _supervise(proc: subprocess.Popen, pump: _Pump, a: NodeAssignment, reporter: Reporter) -> NodeOutcome:
+def _supervise(proc: subprocess.Popen, pump: _Pump, a: NodeAssignment, reporter: Reporter) -> Outcome:
     started = time.monotonic()
     next_poll = started
     while True:
@@ -334,8 +327,8 @@ def _supervise(proc: subprocess.Popen, pump: _Pump, a: NodeAssignment, reporter:
         now = time.monotonic()
         if a.timeout_seconds and now - started > a.timeout_seconds:
             _kill_group(proc)
-            return NodeOutcome(
-                "Failed", None, "timeout",
+            return Outcome(
+                Status.FAILED, None, FailureKind.TIMEOUT,
                 f"the job ran longer than limits.timeout ({a.timeout_seconds} s) and was stopped; "
                 "raise limits.timeout or make the command faster",
             )
@@ -343,16 +336,16 @@ def _supervise(proc: subprocess.Popen, pump: _Pump, a: NodeAssignment, reporter:
             next_poll = now + POLL_SECONDS
             if reporter.poll():
                 _kill_group(proc)
-                return NodeOutcome("Canceled", None, "canceled", "canceled by request")
+                return Outcome(Status.CANCELED, None, FailureKind.CANCELED, "canceled by request")
 
 
-def _classify(code: int) -> NodeOutcome:
+def _classify(code: int) -> Outcome:
     if code == 0:
-        return NodeOutcome("Completed", 0)
+        return Outcome(Status.COMPLETED, 0)
     if code < 0:
         name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
-        return NodeOutcome("Failed", code, "user", f"the command was killed by signal {name}")
-    return NodeOutcome("Failed", code, "user", f"the command exited with code {code}")
+        return Outcome(Status.FAILED, code, FailureKind.USER, f"the command was killed by signal {name}")
+    return Outcome(Status.FAILED, code, FailureKind.USER, f"the command exited with code {code}")
 
 
 def _literal(value) -> str:

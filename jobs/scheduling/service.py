@@ -1,16 +1,25 @@
 """Applies the pure core's decisions to the database.
 
-A cycle takes a snapshot (quotas, the catalogue, running and pending jobs, clusters),
-calls ``core.decide`` and applies each decision with a conditional update, inside one
-transaction that concurrent cycles serialise on. Running the same cycle twice, or two
-at once, never admits a job twice or exceeds a quota. Workers are woken on commit;
-the scheduler never calls an executor.
+A cycle, in steps:
+
+1. take the cycle lock (PostgreSQL advisory lock; SQLite's IMMEDIATE transactions already
+   serialise writers), so two cycles never interleave;
+2. take a snapshot: quotas, the catalogue, jobs holding quota, waiting jobs, clusters, and what
+   is known of each job's duration (its time limit, recent runs of its experiment);
+3. ``core.decide`` (pure);
+4. apply every decision through the state applier (``jobs.transitions``) with compare-and-swap
+   updates: admissions (nodes and usage records too), waits (a transition when the reason
+   changes; otherwise only the position and estimate), rejections, preemptions, cluster scaling;
+5. record what waiting jobs wait for per quota (the quota page shows it);
+6. on commit, wake the workers of the admitted nodes. The scheduler never calls an executor.
+
+Running the same cycle twice, or two at once, never admits a job twice or exceeds a quota.
 """
 
 from __future__ import annotations
 
 import logging
-import statistics
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,17 +27,19 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from jobs import wake
-from jobs.models import ADMITTED, PENDING, Job, JobEvent, JobStatus, Node
+from jobs import transitions, wake
+from jobs.lifecycle import HOLDING_QUOTA, LIVE_NODE, PENDING, Cause, FailureKind, Status, Transition
+from jobs.models import Job, Node
 from jobs.scheduling import core
-from studio.db import bulk_set
+from jobs.transitions import SCHEDULED_TYPES, job_evict_request
 from quotas import selectors as quota_selectors
 from quotas import services as quota_services
 from quotas.models import Cluster, UsageRecord
 
 log = logging.getLogger(__name__)
 _LOCK_KEY = 0x5EC0_57D0  # pg_advisory_xact_lock key shared by every scheduling cycle
-SCHEDULED_TYPES = ("command",)  # parents (sweeps, pipelines) are not scheduled themselves
+HISTORY_RUNS = 20  # recent completed runs of an experiment that make its typical duration
+HISTORY_DAYS = 30
 
 
 def _lock() -> None:
@@ -38,35 +49,84 @@ def _lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
 
 
-def typical_runtime() -> timedelta:
-    """The median run time of the last 100 completed jobs (5 minutes before there are any)."""
-    recent = (Job.objects.filter(status=JobStatus.COMPLETED, started_at__isnull=False, ended_at__isnull=False)
-              .order_by("-ended_at").values_list("started_at", "ended_at")[:100])
-    durations = [(end - start).total_seconds() for start, end in recent]
-    return timedelta(seconds=max(1.0, statistics.median(durations))) if durations else timedelta(minutes=5)
+# --- what is known of how long jobs take ----------------------------------------------------
 
+
+def _history_key(experiment: str, display_name: str) -> tuple[str, str]:
+    """Runs of the same experiment are alike; the catch-all "Default" experiment is not, so there
+    the display name says which runs are alike."""
+    return ("experiment", experiment) if experiment != "Default" else ("display name", display_name)
+
+
+def _histories(workspace_keys: Iterable[tuple[str, tuple[str, str]]], now) -> dict:
+    """Recent completed durations per (workspace, key): one query whatever the number of jobs."""
+    wanted = set(workspace_keys)
+    if not wanted:
+        return {}
+    experiments = {(ws, value) for ws, (kind, value) in wanted if kind == "experiment"}
+    names = {(ws, value) for ws, (kind, value) in wanted if kind == "display name"}
+    condition = Q(pk__in=[])
+    for ws, value in experiments:
+        condition |= Q(workspace__name=ws, experiment_name=value)
+    for ws, value in names:
+        condition |= Q(workspace__name=ws, experiment_name="Default", display_name=value)
+    recent = (Job.objects.filter(condition, status=Status.COMPLETED, type__in=SCHEDULED_TYPES,
+                                 started_at__isnull=False, ended_at__gte=now - timedelta(days=HISTORY_DAYS))
+              .order_by("-ended_at")
+              .values_list("workspace__name", "experiment_name", "display_name", "started_at", "ended_at")
+              [:HISTORY_RUNS * len(wanted)])
+    durations: dict = {}
+    for ws, experiment, display_name, started, ended in recent:
+        key = (ws, _history_key(experiment, display_name))
+        runs = durations.setdefault(key, [])
+        if len(runs) < HISTORY_RUNS:
+            runs.append(max(0.0, (ended - started).total_seconds()))
+    return {key: _typical(runs, key[1]) for key, runs in durations.items() if key in wanted and runs}
+
+
+def _typical(runs: list[float], key: tuple[str, str]) -> core.Typical:
+    kind, value = key
+    of = f"experiment '{value}'" if kind == "experiment" else f"jobs named '{value}'"
+    return core.Typical(low_seconds=min(runs), high_seconds=max(runs), runs=len(runs), of=of)
+
+
+def history_load(*, experiment: str, display_name: str, workspace: str, now=None) -> core.Typical | None:
+    """What recent runs say about a job's duration (for explaining a job not yet submitted)."""
+    key = (workspace, _history_key(experiment, display_name))
+    return _histories([key], now or timezone.now()).get(key)
+
+
+# --- the snapshot ---------------------------------------------------------------------------
 
 PENDING_FIELDS = ("id", "name", "created_at", "workspace__name", "instance_count", "requested_instance_type", "tier",
-                  "priority", "compute", "status", "pending_reason", "queue_position", "estimated_start_at")
+                  "priority", "compute", "status", "parent_id", "timeout_seconds", "experiment_name", "display_name",
+                  "pending_code", "pending_reason", "queue_position", "estimated_start_earliest",
+                  "estimated_start_latest", "estimate_basis")
+RUNNING_FIELDS = ("id", "workspace__name", "instance_type", "instance_count", "tier", "priority", "admitted_at",
+                  "timeout_seconds", "compute", "evicting", "experiment_name", "display_name")
 
 
 def _snapshot(now) -> tuple[core.Snapshot, dict[int, dict]]:
     """The core's snapshot, and the pending rows as read (to write back only what changed)."""
+    running_rows = list(Job.objects.filter(status__in=HOLDING_QUOTA, type__in=SCHEDULED_TYPES)
+                        .values(*RUNNING_FIELDS))
+    rows = {j["id"]: j for j in Job.objects.filter(status__in=PENDING, type__in=SCHEDULED_TYPES)
+            .values(*PENDING_FIELDS)}
+    key_of = {j["id"]: (j["workspace__name"], _history_key(j["experiment_name"], j["display_name"]))
+              for j in [*running_rows, *rows.values()]}
+    history = _histories(key_of.values(), now)
     running = tuple(
         core.RunningJob(id=j["id"], workspace=j["workspace__name"], instance_type=j["instance_type"],
                         nodes=j["instance_count"], tier=j["tier"], priority=j["priority"],
                         started_at=j["admitted_at"], timeout_seconds=j["timeout_seconds"], compute=j["compute"],
-                        evicting=j["evicting"])
-        for j in Job.objects.filter(status__in=ADMITTED, type__in=SCHEDULED_TYPES).values(
-            "id", "workspace__name", "instance_type", "instance_count", "tier", "priority", "admitted_at",
-            "timeout_seconds", "compute", "evicting")
+                        evicting=j["evicting"], typical=history.get(key_of[j["id"]]))
+        for j in running_rows
     )
-    rows = {j["id"]: j for j in Job.objects.filter(status__in=PENDING, type__in=SCHEDULED_TYPES)
-            .values(*PENDING_FIELDS)}
     pending = tuple(
         core.PendingJob(id=j["id"], name=j["name"], submitted_at=j["created_at"], workspace=j["workspace__name"],
                         instance_count=j["instance_count"], instance_type=j["requested_instance_type"] or None,
-                        tier=j["tier"], priority=j["priority"], compute=j["compute"])
+                        tier=j["tier"], priority=j["priority"], compute=j["compute"],
+                        timeout_seconds=j["timeout_seconds"], typical=history.get(key_of[j["id"]]))
         for j in rows.values()
     )
     clusters = tuple(
@@ -76,7 +136,7 @@ def _snapshot(now) -> tuple[core.Snapshot, dict[int, dict]]:
     )
     snapshot = core.Snapshot(
         now=now, catalogue=quota_selectors.catalogue(), quotas=quota_selectors.quotas(), running=running,
-        pending=pending, clusters=clusters, typical_runtime=typical_runtime(),
+        pending=pending, clusters=clusters,
         scale_down_time=timedelta(seconds=settings.STUDIO_CLUSTER_SCALE_DOWN_SECONDS),
     )
     return snapshot, rows
@@ -84,6 +144,9 @@ def _snapshot(now) -> tuple[core.Snapshot, dict[int, dict]]:
 
 def snapshot_load(*, now=None) -> core.Snapshot:
     return _snapshot(now or timezone.now())[0]
+
+
+# --- the cycle --------------------------------------------------------------------------------
 
 
 def schedule_cycle(*, now=None) -> list[core.Decision]:
@@ -97,17 +160,34 @@ def schedule_cycle(*, now=None) -> list[core.Decision]:
         snapshot, rows = _snapshot(now)
         decisions = core.decide(snapshot)
         admitted_nodes = _apply_admits([d for d in decisions if isinstance(d, core.Admit)], snapshot, now)
-        _apply_waits([d for d in decisions if isinstance(d, core.Wait)], rows, now)
+        waits = [d for d in decisions if isinstance(d, core.Wait)]
+        _apply_waits(waits, rows, now)
+        _apply_rejects([d for d in decisions if isinstance(d, core.Reject)], rows, now)
         for decision in decisions:
-            if isinstance(decision, core.Reject):
-                _apply_reject(decision, now)
-            elif isinstance(decision, core.Preempt):
-                job_evict_request(job_id=decision.job_id, reason=decision.reason, now=now)
+            if isinstance(decision, core.Preempt):
+                job_evict_request(job_id=decision.job_id, reason=decision.reason, at=now)
             elif isinstance(decision, core.ScaleCluster):
                 _apply_scale(decision, now)
+        quota_services.queued_demand_replace(demand=_queued_demand(waits))
         if admitted_nodes:
             transaction.on_commit(lambda: wake.wake_workers(admitted_nodes), robust=True)
     return decisions
+
+
+def _queued_demand(waits: list[core.Wait]) -> dict:
+    """What waiting jobs wait for, per quota key: (vCPUs or nodes, jobs)."""
+    demand: dict = {}
+    for wait in waits:
+        for key, amount in wait.demand.items():
+            vcpus, jobs = demand.get(key, (0, 0))
+            demand[key] = (vcpus + amount, jobs + 1)
+    return demand
+
+
+def _pending_jobs(ids: Iterable[int], rows: dict[int, dict]) -> dict[int, Job]:
+    """The waiting jobs as the applier needs them (what it reads of a row it does not lock)."""
+    return {i: Job(id=i, name=rows[i]["name"], status=rows[i]["status"], parent_id=rows[i]["parent_id"],
+                   compute=rows[i]["compute"]) for i in ids}
 
 
 def _apply_admits(admits: list[core.Admit], snapshot: core.Snapshot, now) -> list[tuple[int, str]]:
@@ -116,16 +196,17 @@ def _apply_admits(admits: list[core.Admit], snapshot: core.Snapshot, now) -> lis
         return []
     by_id = {d.job_id: d for d in admits}
     jobs = list(Job.objects.select_for_update().filter(id__in=by_id, status__in=PENDING)
-                .only("id", "name", "attempt", "compute", "workspace_id", "submitted_by_id"))
+                .only("id", "name", "status", "attempt", "compute", "workspace_id", "submitted_by_id", "parent_id"))
+    items = []
     for job in jobs:
         decision = by_id[job.id]
-        job.status, job.admitted_at, job.attempt = JobStatus.PROVISIONING, now, job.attempt + 1
-        job.pending_reason, job.queue_position, job.estimated_start_at = "", None, None
-        job.instance_type, job.instance_type_reason, job.tier = decision.instance_type, decision.reason, decision.tier
-    bulk_set(Job, jobs, ["status", "admitted_at", "attempt", "pending_reason", "queue_position",
-                         "estimated_start_at", "instance_type", "instance_type_reason", "tier"])
+        transition = Transition(Status(job.status), Status.PROVISIONING, Cause.ADMITTED, f"admitted: {decision.reason}")
+        items.append((job, transition, {"admitted_at": now, "attempt": job.attempt + 1,
+                                        "instance_type": decision.instance_type,
+                                        "instance_type_reason": decision.reason, "tier": decision.tier}))
+    jobs = transitions.jobs_transition(items=items, actor="scheduler", at=now)
     nodes = Node.objects.bulk_create(
-        [Node(job_id=job.id, attempt=job.attempt, index=k, pool=by_id[job.id].pool)
+        [Node(job_id=job.id, attempt=job.attempt + 1, index=k, pool=by_id[job.id].pool)
          for job in jobs for k in range(by_id[job.id].nodes)], batch_size=500)
     jobs_by_id = {job.id: job for job in jobs}
     records = []
@@ -137,8 +218,6 @@ def _apply_admits(admits: list[core.Admit], snapshot: core.Snapshot, now) -> lis
             compute=job.compute, vm_size=size.name, family=size.family, tier=decision.tier, vcpus=size.vcpus,
             price_per_hour=size.price(decision.tier) or 0, started_at=now))
     quota_services.usage_open(records=records)
-    JobEvent.objects.bulk_create([JobEvent(job_id=job.id, at=now, message=f"admitted: {by_id[job.id].reason}")
-                                  for job in jobs], batch_size=500)
     for job in jobs:
         if job.compute != core.SERVERLESS:
             cluster = Cluster.objects.get(workspace_id=job.workspace_id, name=job.compute)
@@ -151,39 +230,48 @@ def _apply_admits(admits: list[core.Admit], snapshot: core.Snapshot, now) -> lis
 ESTIMATE_SLACK = timedelta(seconds=30)  # estimates that move less than this are not rewritten
 
 
+def _moved(old, new) -> bool:
+    return (old is None) != (new is None) or (old is not None and abs(old - new) > ESTIMATE_SLACK)
+
+
 def _apply_waits(waits: list[core.Wait], rows: dict[int, dict], now) -> None:
-    """Record why each job waits, where it stands and when it should start; write only changes."""
-    changed, events = [], []
+    """Why each job waits, where it stands and when it should start. A new reason is a transition
+    (an event on the timeline); a moved position or estimate is only written."""
+    jobs = _pending_jobs([w.job_id for w in waits], rows)
+    items, moved = [], []
     for wait in waits:
         row = rows[wait.job_id]
-        old = row["estimated_start_at"]
-        estimate_moved = (old is None) != (wait.estimated_start is None) or (
-            old is not None and abs(old - wait.estimated_start) > ESTIMATE_SLACK)
-        if row["status"] == JobStatus.QUEUED and row["pending_reason"] == wait.reason \
-                and row["queue_position"] == wait.position and not estimate_moved:
-            continue
-        if row["status"] == JobStatus.NOT_STARTED or row["pending_reason"] != wait.reason:
-            events.append(JobEvent(job_id=wait.job_id, at=now,
-                                   message=core.describe_wait(wait.reason, wait.position, wait.estimated_start, now)))
-        changed.append(Job(id=wait.job_id, status=JobStatus.QUEUED, pending_reason=wait.reason,
-                           queue_position=wait.position,
-                           estimated_start_at=wait.estimated_start if estimate_moved else old))
-    # Only rows still pending: a job canceled since the snapshot stays canceled.
-    bulk_set(Job, changed, ["status", "pending_reason", "queue_position", "estimated_start_at"],
-             where=f"{Job._meta.db_table}.status IN (%s, %s)", where_params=sorted(PENDING))
-    if events:
-        still_pending = set(Job.objects.filter(id__in=[e.job_id for e in events], status__in=PENDING)
-                            .values_list("id", flat=True))
-        JobEvent.objects.bulk_create([e for e in events if e.job_id in still_pending], batch_size=500)
+        earliest = wait.estimate.earliest if wait.estimate else None
+        latest = wait.estimate.latest if wait.estimate else None
+        values = {"queue_position": wait.position, "estimate_basis": wait.basis,
+                  "estimated_start_earliest": earliest if _moved(row["estimated_start_earliest"], earliest)
+                  else row["estimated_start_earliest"],
+                  "estimated_start_latest": latest if _moved(row["estimated_start_latest"], latest)
+                  else row["estimated_start_latest"]}
+        if row["status"] != Status.QUEUED or row["pending_code"] != wait.code or row["pending_reason"] != wait.reason:
+            message = core.describe_wait(reason=wait.reason, position=wait.position, estimate=wait.estimate,
+                                         basis=wait.basis, now=now)
+            transition = Transition(Status(row["status"]), Status.QUEUED, wait.code.value, message)
+            items.append((jobs[wait.job_id], transition,
+                          {**values, "pending_code": wait.code.value, "pending_reason": wait.reason}))
+        elif any(row[name] != value for name, value in values.items()):
+            moved.append(Job(id=wait.job_id, **values))
+    if items:
+        transitions.jobs_transition(items=items, actor="scheduler", at=now)
+    transitions.jobs_waiting_update(rows=moved)
 
 
-def _apply_reject(decision: core.Reject, now) -> None:
-    message = decision.reason + "".join(f"; {r}" for r in decision.recommendations)
-    if Job.objects.filter(id=decision.job_id, status__in=PENDING).update(
-        status=JobStatus.FAILED, ended_at=now, failure_kind="infrastructure", error=message, pending_reason="",
-        queue_position=None, estimated_start_at=None,
-    ):
-        JobEvent.objects.create(job_id=decision.job_id, at=now, message=f"rejected: {message}")
+def _apply_rejects(rejects: list[core.Reject], rows: dict[int, dict], now) -> None:
+    if not rejects:
+        return
+    jobs = _pending_jobs([r.job_id for r in rejects], rows)
+    items = []
+    for reject in rejects:
+        message = reject.reason + "".join(f"; {r}" for r in reject.recommendations)
+        transition = Transition(Status(rows[reject.job_id]["status"]), Status.FAILED, reject.code.value,
+                                f"rejected: {message}", failure_kind=FailureKind.REJECTED)
+        items.append((jobs[reject.job_id], transition, {"error": message}))
+    transitions.jobs_transition(items=items, actor="scheduler", at=now)
 
 
 def _apply_scale(decision: core.ScaleCluster, now) -> None:
@@ -196,28 +284,15 @@ def _apply_scale(decision: core.ScaleCluster, now) -> None:
     log.info("%s", decision.reason)
 
 
-def job_evict_request(*, job_id: int, reason: str, now=None) -> bool:
-    """Ask a running Spot job's nodes to stop; it goes back to the queue when they have."""
-    now = now or timezone.now()
-    if not Job.objects.filter(id=job_id, status__in=ADMITTED, tier="Spot", evicting=False).update(evicting=True):
-        return False
-    nodes = Node.objects.filter(job_id=job_id).exclude(status__in=[JobStatus.COMPLETED, JobStatus.FAILED,
-                                                                     JobStatus.CANCELED])
-    nodes.update(cancel_requested=True, evict_requested=True)
-    JobEvent.objects.create(job_id=job_id, at=now, message=f"evicting: {reason}")
-    transaction.on_commit(wake.ring, robust=True)
-    return True
-
-
 def stale_nodes(*, now=None) -> tuple[list[int], list[int]]:
     """Nodes whose heartbeats stopped: (newly NotResponding, lost for good)."""
     now = now or timezone.now()
-    live = [JobStatus.PREPARING, JobStatus.RUNNING, JobStatus.FINALIZING, JobStatus.PROVISIONING]
     silent_since = now - timedelta(seconds=settings.STUDIO_NOT_RESPONDING_SECONDS)
     lost_since = now - timedelta(seconds=settings.STUDIO_NODE_LOST_SECONDS)
     claimed = Q(worker__gt="") & Q(heartbeat_at__isnull=False)
-    lost = list(Node.objects.filter(claimed, status__in=live + [JobStatus.NOT_RESPONDING],
-                                    heartbeat_at__lt=lost_since).values_list("id", flat=True))
-    silent = list(Node.objects.filter(claimed, status__in=live, heartbeat_at__lt=silent_since)
-                  .exclude(id__in=lost).values_list("id", flat=True))
+    lost = list(Node.objects.filter(claimed, status__in=LIVE_NODE, heartbeat_at__lt=lost_since)
+                .values_list("id", flat=True))
+    silent = list(Node.objects.filter(claimed, status__in=LIVE_NODE - {Status.NOT_RESPONDING},
+                                      heartbeat_at__lt=silent_since).exclude(id__in=lost).values_list("id", flat=True))
     return silent, lost
+

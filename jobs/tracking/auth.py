@@ -16,7 +16,8 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.authtoken.models import Token
 
-from jobs.models import TERMINAL, Job
+from jobs.lifecycle import TERMINAL
+from jobs.models import Job
 
 _SALT = "jobs.tracking.job-token"
 

@@ -15,10 +15,9 @@ from pathlib import Path
 from django.db.models import Q, QuerySet
 
 from jobs import storage
+from jobs.lifecycle import PENDING, Status
 from jobs.models import (
-    PENDING,
     Job,
-    JobStatus,
     LatestMetric,
     MetricPoint,
     RunParam,
@@ -103,7 +102,7 @@ def run_status(job: Job) -> str:
     """The job's status in MLflow's words (the job's own run follows the job)."""
     if job.status in PENDING:
         return "SCHEDULED"
-    ended = {JobStatus.COMPLETED: "FINISHED", JobStatus.FAILED: "FAILED", JobStatus.CANCELED: "KILLED"}
+    ended = {Status.COMPLETED: "FINISHED", Status.FAILED: "FAILED", Status.CANCELED: "KILLED"}
     return ended.get(job.status, "RUNNING")
 
 

@@ -4,7 +4,8 @@ import io
 import tarfile
 import time
 
-from jobs.models import TERMINAL, Job
+from jobs.lifecycle import TERMINAL
+from jobs.models import Job
 
 ENVIRONMENT = "environment: azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu@latest\n"
 

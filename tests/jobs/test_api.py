@@ -11,7 +11,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from jobs import services
-from jobs.models import Job, JobStatus, Node
+from jobs.lifecycle import Status
+from jobs.models import Job, Node
 from jobs.scheduling.service import schedule_cycle
 from quotas.services import workspace_ensure
 from tests.jobs.helpers import ENVIRONMENT, tar_gz, with_environment
@@ -128,7 +129,7 @@ def test_it_shows_a_job_with_nodes_and_events(api, data_dir):
     name = post_yaml(api, HELLO).json()["name"]
     schedule_cycle()
     body = api.get(f"/api/v1/jobs/{name}").json()
-    assert body["status"] == JobStatus.PROVISIONING
+    assert body["status"] == Status.PROVISIONING
     assert [n["index"] for n in body["nodes"]] == [0]
     assert body["events"][0]["message"].startswith("submitted by ada")
     assert body["spec"]["command"] == "echo hello"
@@ -137,7 +138,7 @@ def test_it_shows_a_job_with_nodes_and_events(api, data_dir):
 def test_it_cancels(api, data_dir):
     name = post_yaml(api, HELLO).json()["name"]
     response = api.post(f"/api/v1/jobs/{name}/cancel")
-    assert response.status_code == 200 and response.json()["status"] == JobStatus.CANCELED
+    assert response.status_code == 200 and response.json()["status"] == Status.CANCELED
     again = api.post(f"/api/v1/jobs/{name}/cancel")
     assert again.status_code == 409 and "already ended" in again.json()["message"]
 

@@ -12,8 +12,8 @@ from django.db import connection
 from django.db.models import Sum
 
 from jobs import services
-from jobs.models import ADMITTED, Job, Node
-from jobs.runtime.agent import NodeOutcome
+from jobs.lifecycle import HOLDING_QUOTA, Outcome
+from jobs.models import Job, Node
 from quotas.models import UsageRecord
 from tests.jobs.helpers import ENVIRONMENT
 from tests.jobs.test_execution import _database_url_for_subprocess
@@ -53,7 +53,7 @@ def test_it_never_exceeds_quota_under_concurrent_submissions(postgres, user, wor
             while not stop.is_set():
                 for node in Node.objects.filter(worker="", status="Provisioning")[:3]:
                     if services.node_claim(node_id=node.id, worker="w"):
-                        services.node_exited(node_id=node.id, outcome=NodeOutcome("Completed", 0))
+                        services.node_exited(node_id=node.id, outcome=Outcome("Completed", 0))
         finally:
             connection.close()
 
@@ -61,7 +61,7 @@ def test_it_never_exceeds_quota_under_concurrent_submissions(postgres, user, wor
     churn.start()
     try:
         while any(p.poll() is None for p in procs):
-            in_use = sum(2 * j.instance_count for j in Job.objects.filter(status__in=ADMITTED))
+            in_use = sum(2 * j.instance_count for j in Job.objects.filter(status__in=HOLDING_QUOTA))
             ledger = UsageRecord.objects.filter(ended_at__isnull=True).aggregate(v=Sum("vcpus"))["v"] or 0
             assert in_use <= QUOTA and ledger <= QUOTA, (in_use, ledger)
             peak = max(peak, in_use)

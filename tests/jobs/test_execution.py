@@ -12,7 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.db import connection
 
-from jobs.models import Job, JobStatus, Node
+from jobs.lifecycle import Status
+from jobs.models import Job, Node
 from tests.jobs.helpers import tar_gz, wait_for_status, with_environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,7 +28,7 @@ def submit(api, text, **files):
 def test_it_runs_a_command_job_on_the_local_executor(api, local_executor):
     name = submit(api, "command: echo hello from $AZUREML_RUN_ID && echo done > outputs/result.txt\n")
     job = wait_for_status(name)
-    assert job.status == JobStatus.COMPLETED, job.error
+    assert job.status == Status.COMPLETED, job.error
     assert api.get(f"/api/v1/jobs/{name}/logs").json()["text"] == f"hello from {name}\n"
     paths = [f["path"] for f in api.get(f"/api/v1/jobs/{name}/outputs").json()]
     assert paths == ["outputs/result.txt", "user_logs/std_log.txt"]
@@ -57,7 +58,7 @@ outputs:
     data = tar_gz({"rows.csv": "1\n2\n3\n"})
     name = submit(api, text, code=code, **{"inputs.data": data})
     job = wait_for_status(name)
-    assert job.status == JobStatus.COMPLETED, job.error
+    assert job.status == Status.COMPLETED, job.error
     assert api.get(f"/api/v1/jobs/{name}/logs").json()["text"] == "trained on 3 rows\n"
     response = api.get(f"/api/v1/jobs/{name}/outputs/named-outputs/model/model.txt")
     assert b"".join(response.streaming_content) == b"3"
@@ -66,32 +67,32 @@ outputs:
 def test_it_reports_a_failing_command(api, local_executor):
     name = submit(api, "command: echo about to fail; exit 7\n")
     job = wait_for_status(name)
-    assert (job.status, job.exit_code, job.failure_kind) == (JobStatus.FAILED, 7, "user")
+    assert (job.status, job.exit_code, job.failure_kind) == (Status.FAILED, 7, "user")
     assert api.get(f"/api/v1/jobs/{name}/logs").json()["finished"] is True
 
 
 def test_it_cancels_a_running_job_within_seconds(api, local_executor):
     name = submit(api, "command: echo started; sleep 120\n")
-    wait_for_status(name, {JobStatus.RUNNING})
-    assert api.post(f"/api/v1/jobs/{name}/cancel").json()["status"] == JobStatus.CANCEL_REQUESTED
+    wait_for_status(name, {Status.RUNNING})
+    assert api.post(f"/api/v1/jobs/{name}/cancel").json()["status"] == Status.CANCEL_REQUESTED
     job = wait_for_status(name, timeout=5)
-    assert job.status == JobStatus.CANCELED
+    assert job.status == Status.CANCELED
 
 
 def test_it_times_out(api, local_executor):
     job = wait_for_status(submit(api, "command: sleep 60\nlimits:\n  timeout: 1\n"), timeout=15)
-    assert (job.status, job.failure_kind) == (JobStatus.FAILED, "timeout")
+    assert (job.status, job.failure_kind) == (Status.FAILED, "timeout")
 
 
 def test_it_keeps_nodes_provisioning_while_local_slots_are_full(api, local_executor):
     local_executor.max_nodes = 1
     first = submit(api, "command: sleep 60\n")
-    wait_for_status(first, {JobStatus.RUNNING})
+    wait_for_status(first, {Status.RUNNING})
     second = submit(api, "command: echo second\n")
-    wait_for_status(second, {JobStatus.PROVISIONING})
-    assert Job.objects.get(name=second).status == JobStatus.PROVISIONING
+    wait_for_status(second, {Status.PROVISIONING})
+    assert Job.objects.get(name=second).status == Status.PROVISIONING
     api.post(f"/api/v1/jobs/{first}/cancel")
-    assert wait_for_status(second).status == JobStatus.COMPLETED
+    assert wait_for_status(second).status == Status.COMPLETED
 
 
 def _database_url_for_subprocess() -> str:
@@ -129,7 +130,7 @@ def celery_worker(data_dir, broker_url, settings, tmp_path):
 def test_it_runs_the_same_job_on_a_celery_worker(api, celery_worker):
     name = submit(api, "command: echo hello from celery\n")
     job = wait_for_status(name, timeout=60)
-    assert job.status == JobStatus.COMPLETED, (job.error, celery_worker.log_path.read_text())
+    assert job.status == Status.COMPLETED, (job.error, celery_worker.log_path.read_text())
     assert api.get(f"/api/v1/jobs/{name}/logs").json()["text"] == "hello from celery\n"
     assert Node.objects.get(job=job).worker.startswith("celery:")
 
@@ -144,12 +145,12 @@ def test_it_fails_a_job_whose_worker_dies_instead_of_running_forever(api, celery
     thread.start()
     try:
         name = submit(api, "command: sleep 120\n")
-        wait_for_status(name, {JobStatus.RUNNING}, timeout=60)
+        wait_for_status(name, {Status.RUNNING}, timeout=60)
         celery_worker.kill()
         celery_worker.wait()
-        assert wait_for_status(name, {JobStatus.NOT_RESPONDING}, timeout=10).status == JobStatus.NOT_RESPONDING
+        assert wait_for_status(name, {Status.NOT_RESPONDING}, timeout=10).status == Status.NOT_RESPONDING
         job = wait_for_status(name, timeout=15)
-        assert (job.status, job.failure_kind) == (JobStatus.FAILED, "infrastructure")
+        assert (job.status, job.failure_kind) == (Status.FAILED, "infrastructure")
         assert "stopped responding" in job.error
     finally:
         scheduler.stop.set()

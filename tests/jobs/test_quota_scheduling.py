@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from jobs import services
-from jobs.models import Job, JobStatus, Node
-from jobs.runtime.agent import NodeOutcome
+from jobs.lifecycle import Outcome, Status
+from jobs.models import Job, Node
 from jobs.scheduling.service import schedule_cycle
 from jobs.specs import load_command_job
 from quotas import selectors as quota_selectors
@@ -47,7 +47,7 @@ def submit(user, workspace, size=None, count=1, tier=None, compute=None, priorit
 def finish(job, status="Completed"):
     for node in Node.objects.filter(job=job, attempt=Job.objects.get(id=job.id).attempt):
         services.node_claim(node_id=node.id, worker="w")
-        services.node_exited(node_id=node.id, outcome=NodeOutcome(status, 0 if status == "Completed" else 1,
+        services.node_exited(node_id=node.id, outcome=Outcome(status, 0 if status == "Completed" else 1,
                                                                    "" if status == "Completed" else "user", ""))
     schedule_cycle()
 
@@ -63,21 +63,23 @@ def test_the_third_job_waits_with_a_position_and_runs_when_quota_frees(user, wor
     set_quota("standardDSv3Family", 4)
     first, second = (submit(user, workspace, "Standard_D2s_v3") for _ in range(2))
     third = submit(user, workspace, "Standard_D2s_v3")
-    assert (first.status, second.status) == (JobStatus.PROVISIONING, JobStatus.PROVISIONING)
-    assert (third.status, third.queue_position) == (JobStatus.QUEUED, 1)
-    assert third.estimated_start_at is not None
+    assert (first.status, second.status) == (Status.PROVISIONING, Status.PROVISIONING)
+    assert (third.status, third.queue_position) == (Status.QUEUED, 1)
+    assert (third.estimated_start_earliest, third.estimated_start_latest) == (None, None)
+    assert third.estimate_basis == "no estimate: the 2 running jobs it waits for have no time limit and no history"
+    assert third.pending_code == "QuotaBusy"
     assert third.pending_reason == ("waiting for quota: Standard_D2s_v3 × 1 needs 2 vCPUs of standardDSv3Family "
                                     "quota, which has 0 free of 4 (4 in use by running jobs)")
     assert not Node.objects.filter(job=third).exists()
     finish(first)
-    assert Job.objects.get(id=third.id).status == JobStatus.PROVISIONING
+    assert Job.objects.get(id=third.id).status == Status.PROVISIONING
 
 
 def test_a_two_node_job_never_starts_with_one_node(user, workspace, data_dir, set_quota):
     set_quota("standardDSv3Family", 4)
     blocker = submit(user, workspace, "Standard_D2s_v3")
     gang = submit(user, workspace, "Standard_D2s_v3", count=2)
-    assert gang.status == JobStatus.QUEUED and not Node.objects.filter(job=gang).exists()
+    assert gang.status == Status.QUEUED and not Node.objects.filter(job=gang).exists()
     finish(blocker)
     assert Node.objects.filter(job=gang).count() == 2
 
@@ -101,13 +103,13 @@ def test_an_evicted_spot_job_goes_back_to_the_queue(user, workspace, data_dir):
     services.node_claim(node_id=node.id, worker="w")
     services.job_evict(job=job, user=user)
     assert services.node_heartbeat(node_id=node.id) is True, "the node is told to stop"
-    services.node_exited(node_id=node.id, outcome=NodeOutcome("Canceled", None, "canceled", "stopped"))
+    services.node_exited(node_id=node.id, outcome=Outcome("Canceled", None, "canceled", "stopped"))
     job.refresh_from_db()
-    assert (job.status, job.evictions) == (JobStatus.QUEUED, 1)
+    assert (job.status, job.evictions) == (Status.QUEUED, 1)
     assert "evicted" in job.pending_reason
     schedule_cycle()
     job.refresh_from_db()
-    assert (job.status, job.attempt) == (JobStatus.PROVISIONING, 2)
+    assert (job.status, job.attempt) == (Status.PROVISIONING, 2)
     assert Node.objects.filter(job=job).count() == 2, "the first attempt's node is kept"
 
 
@@ -118,10 +120,10 @@ def test_a_job_evicted_too_often_fails_with_that_reason(user, workspace, data_di
         node = Node.objects.filter(job=job).order_by("-attempt").first()
         services.node_claim(node_id=node.id, worker="w")
         services.job_evict(job=Job.objects.get(id=job.id), user=user)
-        services.node_exited(node_id=node.id, outcome=NodeOutcome("Canceled", None, "canceled", ""))
+        services.node_exited(node_id=node.id, outcome=Outcome("Canceled", None, "canceled", ""))
         schedule_cycle()
     job.refresh_from_db()
-    assert (job.status, job.failure_kind) == (JobStatus.FAILED, "evicted")
+    assert (job.status, job.failure_kind) == (Status.FAILED, "evicted")
     assert "evicted 2 times" in job.error
 
 
@@ -135,22 +137,23 @@ def test_a_random_eviction_rate_evicts_spot_jobs(user, workspace, data_dir, sett
     settings.STUDIO_SPOT_EVICTION_RATE = 3600.0  # per hour: all but certain within one second
     job = submit(user, workspace, "Standard_D2s_v3", tier="Spot")
     assert services.spot_random_evictions(elapsed_seconds=1.0, rng=random.Random(1)) == 1
-    assert Job.objects.get(id=job.id).evicting
+    job.refresh_from_db()  # its node had not started: it stopped at once, and the job is back in the queue
+    assert (job.status, job.evictions, job.evicting) == (Status.QUEUED, 1, False)
 
 
 def test_a_busy_cluster_queues_while_serverless_starts_at_once(user, workspace, data_dir):
     quota_services.cluster_create(user=user, workspace=workspace, name="cpu-cluster", size="Standard_D2s_v3",
                                   max_instances=1)
     running = submit(user, workspace, compute="cpu-cluster")
-    assert running.status == JobStatus.PROVISIONING
+    assert running.status == Status.PROVISIONING
     assert Cluster.objects.get(name="cpu-cluster").allocated == 1
     waiting = submit(user, workspace, compute="cpu-cluster")
-    assert waiting.status == JobStatus.QUEUED
+    assert waiting.status == Status.QUEUED
     assert "cluster 'cpu-cluster' is busy" in waiting.pending_reason
     serverless = submit(user, workspace, "Standard_D2s_v3")
-    assert serverless.status == JobStatus.PROVISIONING
+    assert serverless.status == Status.PROVISIONING
     finish(running)
-    assert Job.objects.get(id=waiting.id).status == JobStatus.PROVISIONING
+    assert Job.objects.get(id=waiting.id).status == Status.PROVISIONING
 
 
 def test_a_cluster_finishes_scaling_down_before_it_scales_up(user, workspace, data_dir, settings):
@@ -160,10 +163,10 @@ def test_a_cluster_finishes_scaling_down_before_it_scales_up(user, workspace, da
     cluster.refresh_from_db()
     assert cluster.scaling_down_until is not None, "idle past its idle time: scaling down"
     job = submit(user, workspace, compute="cpu-cluster")
-    assert job.status == JobStatus.QUEUED and "scaling down" in job.pending_reason
+    assert job.status == Status.QUEUED and "scaling down" in job.pending_reason
     schedule_cycle(now=cluster.scaling_down_until + timedelta(seconds=1))
     schedule_cycle(now=cluster.scaling_down_until + timedelta(seconds=2))
-    assert Job.objects.get(id=job.id).status == JobStatus.PROVISIONING
+    assert Job.objects.get(id=job.id).status == Status.PROVISIONING
 
 
 def test_a_cluster_with_running_jobs_cannot_be_deleted(user, workspace, data_dir):

@@ -10,8 +10,8 @@ from django.db import connection
 from django.utils import timezone
 
 from jobs import services
-from jobs.models import Job, JobStatus, LogChunk, Node
-from jobs.runtime.agent import NodeOutcome
+from jobs.lifecycle import Outcome, Status
+from jobs.models import Job, LogChunk, Node
 from jobs.scheduling.service import schedule_cycle
 from jobs.selectors import job_log_read
 from jobs.specs import load_command_job
@@ -31,8 +31,8 @@ def test_it_records_a_serverless_job_and_admits_it_on_commit(user, workspace, da
         job = submit(user, workspace)
     job.refresh_from_db()
     assert job.compute == "serverless"
-    assert job.status == JobStatus.PROVISIONING
-    assert list(job.nodes.values_list("index", "status")) == [(0, JobStatus.PROVISIONING)]
+    assert job.status == Status.PROVISIONING
+    assert list(job.nodes.values_list("index", "status")) == [(0, Status.PROVISIONING)]
     messages = list(job.events.values_list("message", flat=True))
     assert messages[0] == "submitted by ada to serverless compute"
     assert "admitted" in messages[1]
@@ -90,8 +90,8 @@ def test_it_queues_what_does_not_fit_with_a_position(user, workspace, data_dir, 
     first, second, third = (submit(user, workspace, "command: hostname\n" + D2) for _ in range(3))
     schedule_cycle()
     statuses = {j.name: (j.status, j.queue_position) for j in Job.objects.all()}
-    assert statuses == {first.name: (JobStatus.PROVISIONING, None), second.name: (JobStatus.QUEUED, 1),
-                        third.name: (JobStatus.QUEUED, 2)}
+    assert statuses == {first.name: (Status.PROVISIONING, None), second.name: (Status.QUEUED, 1),
+                        third.name: (Status.QUEUED, 2)}
     assert "waiting for quota" in Job.objects.get(id=third.id).pending_reason
 
 
@@ -124,7 +124,7 @@ def test_it_never_admits_beyond_quota_when_cycles_race(transactional_db, postgre
         t.join()
     assert errors == []
     assert Node.objects.count() == 3
-    assert Job.objects.filter(status=JobStatus.PROVISIONING).count() == 3
+    assert Job.objects.filter(status=Status.PROVISIONING).count() == 3
 
 
 def test_it_finishes_the_job_when_its_last_node_exits(user, workspace, data_dir):
@@ -133,13 +133,13 @@ def test_it_finishes_the_job_when_its_last_node_exits(user, workspace, data_dir)
     n0, n1 = Node.objects.filter(job=job).order_by("index")
     for node in (n0, n1):
         assert services.node_claim(node_id=node.id, worker="w1")
-        services.node_phase(node_id=node.id, status=JobStatus.RUNNING)
-    assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
-    services.node_exited(node_id=n0.id, outcome=NodeOutcome("Completed", 0))
-    assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
-    services.node_exited(node_id=n1.id, outcome=NodeOutcome("Completed", 0))
+        services.node_phase(node_id=node.id, status=Status.RUNNING)
+    assert Job.objects.get(id=job.id).status == Status.RUNNING
+    services.node_exited(node_id=n0.id, outcome=Outcome("Completed", 0))
+    assert Job.objects.get(id=job.id).status == Status.RUNNING
+    services.node_exited(node_id=n1.id, outcome=Outcome("Completed", 0))
     job.refresh_from_db()
-    assert (job.status, job.exit_code) == (JobStatus.COMPLETED, 0)
+    assert (job.status, job.exit_code) == (Status.COMPLETED, 0)
 
 
 def test_it_stops_the_other_nodes_when_one_fails(user, workspace, data_dir):
@@ -148,11 +148,11 @@ def test_it_stops_the_other_nodes_when_one_fails(user, workspace, data_dir):
     n0, n1 = Node.objects.filter(job=job).order_by("index")
     for node in (n0, n1):
         services.node_claim(node_id=node.id, worker="w1")
-    services.node_exited(node_id=n1.id, outcome=NodeOutcome("Failed", 2, "user", "the command exited with code 2"))
+    services.node_exited(node_id=n1.id, outcome=Outcome("Failed", 2, "user", "the command exited with code 2"))
     assert services.node_heartbeat(node_id=n0.id) is True, "the surviving node is told to stop"
-    services.node_exited(node_id=n0.id, outcome=NodeOutcome("Canceled", None, "canceled", "stopped"))
+    services.node_exited(node_id=n0.id, outcome=Outcome("Canceled", None, "canceled", "stopped"))
     job.refresh_from_db()
-    assert (job.status, job.exit_code, job.failure_kind) == (JobStatus.FAILED, 2, "user")
+    assert (job.status, job.exit_code, job.failure_kind) == (Status.FAILED, 2, "user")
     assert job.error == "node 1: the command exited with code 2"
 
 
@@ -162,7 +162,7 @@ def test_it_cancels_a_queued_job_at_once(user, workspace, data_dir, set_quota):
     waiting = submit(user, workspace, "command: hostname\n" + D2)
     schedule_cycle()
     job = services.job_cancel(job=waiting, user=user)
-    assert job.status == JobStatus.CANCELED
+    assert job.status == Status.CANCELED
     with pytest.raises(Conflict, match="already ended"):
         services.job_cancel(job=job, user=user)
 
@@ -173,17 +173,17 @@ def test_it_asks_running_nodes_to_stop_on_cancel(user, workspace, data_dir):
     node = Node.objects.get(job=job)
     services.node_claim(node_id=node.id, worker="w1")
     job = services.job_cancel(job=job, user=user)
-    assert job.status == JobStatus.CANCEL_REQUESTED
+    assert job.status == Status.CANCEL_REQUESTED
     assert services.node_should_stop(node_id=node.id)
-    services.node_exited(node_id=node.id, outcome=NodeOutcome("Canceled", -15, "canceled", "canceled by request"))
-    assert Job.objects.get(id=job.id).status == JobStatus.CANCELED
+    services.node_exited(node_id=node.id, outcome=Outcome("Canceled", -15, "canceled", "canceled by request"))
+    assert Job.objects.get(id=job.id).status == Status.CANCELED
 
 
 def test_it_cancels_nodes_no_worker_has_claimed(user, workspace, data_dir):
     job = submit(user, workspace)
     schedule_cycle()
     job = services.job_cancel(job=job, user=user)
-    assert job.status == JobStatus.CANCELED
+    assert job.status == Status.CANCELED
     node = Node.objects.get(job=job)
     assert not services.node_claim(node_id=node.id, worker="late")
 
@@ -195,15 +195,15 @@ def test_it_marks_silent_nodes_not_responding_then_failed(user, workspace, data_
     schedule_cycle()
     node = Node.objects.get(job=job)
     services.node_claim(node_id=node.id, worker="w-dead")
-    services.node_phase(node_id=node.id, status=JobStatus.RUNNING)
+    services.node_phase(node_id=node.id, status=Status.RUNNING)
     now = timezone.now()
     Node.objects.filter(id=node.id).update(heartbeat_at=now - timedelta(seconds=60))
     services.node_reap(now=now)
-    assert Job.objects.get(id=job.id).status == JobStatus.NOT_RESPONDING
+    assert Job.objects.get(id=job.id).status == Status.NOT_RESPONDING
     Node.objects.filter(id=node.id).update(heartbeat_at=now - timedelta(seconds=600))
     services.node_reap(now=now)
     job.refresh_from_db()
-    assert (job.status, job.failure_kind) == (JobStatus.FAILED, "infrastructure")
+    assert (job.status, job.failure_kind) == (Status.FAILED, "infrastructure")
     assert "w-dead" in job.error and "stopped responding" in job.error
 
 
@@ -212,11 +212,11 @@ def test_it_brings_a_not_responding_node_back_when_it_heartbeats(user, workspace
     schedule_cycle()
     node = Node.objects.get(job=job)
     services.node_claim(node_id=node.id, worker="w-slow")
-    services.node_phase(node_id=node.id, status=JobStatus.RUNNING)
+    services.node_phase(node_id=node.id, status=Status.RUNNING)
     Node.objects.filter(id=node.id).update(heartbeat_at=timezone.now() - timedelta(seconds=60))
     services.node_reap()
     assert services.node_heartbeat(node_id=node.id) is False
-    assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
+    assert Job.objects.get(id=job.id).status == Status.RUNNING
 
 
 def test_it_reads_logs_from_any_offset(user, workspace, data_dir):

@@ -7,7 +7,8 @@ import itertools
 import pytest
 from rest_framework.test import APIClient
 
-from jobs.models import Job, JobStatus
+from jobs.lifecycle import Status
+from jobs.models import Job
 from jobs.tracking.auth import job_tracking_token
 
 _names = itertools.count(1)
@@ -23,7 +24,7 @@ def _fast_passwords(settings):
 def make_job(user, workspace):
     """A job row as the scheduling service leaves it once admitted (Running by default)."""
 
-    def make(*, name: str | None = None, status: str = JobStatus.RUNNING, experiment: str = "exp-1", **fields) -> Job:
+    def make(*, name: str | None = None, status: str = Status.RUNNING, experiment: str = "exp-1", **fields) -> Job:
         return Job.objects.create(
             name=name or f"job-{next(_names)}", workspace=workspace, submitted_by=user, status=status,
             experiment_name=experiment, spec={"command": "python train.py"}, **fields,

@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
-from jobs.models import JobStatus, LatestMetric, MetricPoint, RunParam, TrackingExperiment, TrackingRun
+from jobs.lifecycle import Status
+from jobs.models import LatestMetric, MetricPoint, RunParam, TrackingExperiment, TrackingRun
 from jobs.tracking.auth import job_tracking_token
 from tests.tracking.conftest import client_for
 
@@ -209,7 +210,7 @@ def test_it_refuses_another_jobs_token(job, make_job):
     assert not MetricPoint.objects.exists()
 
 
-@pytest.mark.parametrize("status", [JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED])
+@pytest.mark.parametrize("status", [Status.COMPLETED, Status.FAILED, Status.CANCELED])
 def test_it_refuses_the_token_once_the_job_has_ended(job, as_job, status):
     body = {"run_id": job.name, "key": "m", "value": 1, "timestamp": 1, "step": 0}
     assert as_job.post(f"{M}/runs/log-metric", body, format="json").status_code == 200

@@ -12,7 +12,8 @@ import secrets
 import pytest
 from rest_framework.authtoken.models import Token
 
-from jobs.models import JobStatus, TrackingRun
+from jobs.lifecycle import Status
+from jobs.models import TrackingRun
 from tests.jobs.helpers import tar_gz, wait_for_status, with_environment
 from tests.tracking.conftest import client_for
 
@@ -34,7 +35,7 @@ def run_job(api, text: str, **files):
     name = response.json()["name"]
     job = wait_for_status(name, timeout=90)
     log = api.get(f"/api/v1/jobs/{name}/logs").json()["text"]
-    assert job.status == JobStatus.COMPLETED, (job.error, log)
+    assert job.status == Status.COMPLETED, (job.error, log)
     return job, log
 
 

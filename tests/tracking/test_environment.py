@@ -6,7 +6,8 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from jobs.executors import assignment_for
-from jobs.models import JobStatus, Node, TrackingExperiment
+from jobs.lifecycle import Status
+from jobs.models import Node, TrackingExperiment
 from tests.tracking.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -27,5 +28,5 @@ def test_it_gives_each_node_the_mlflow_variables(make_job, settings, user, data_
 
     reader = client_for(env["MLFLOW_TRACKING_TOKEN"])
     assert reader.get("/api/2.0/mlflow/runs/get", {"run_id": job.name}).status_code == 200
-    type(job).objects.filter(id=job.id).update(status=JobStatus.COMPLETED)
+    type(job).objects.filter(id=job.id).update(status=Status.COMPLETED)
     assert reader.get("/api/2.0/mlflow/runs/get", {"run_id": job.name}).status_code == 401
