@@ -9,7 +9,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from jobs import storage
-from jobs.models import ADMITTED, Job, LogChunk, Node
+from jobs.lifecycle import HOLDING_QUOTA, PENDING
+from jobs.models import Job, LogChunk, Node
+from jobs.scheduling import core
 from quotas import selectors as quota_selectors
 from quotas.models import Cluster, Workspace
 from studio.errors import ApplicationError, NotFound
@@ -19,7 +21,8 @@ def job_list_for_user(*, user: AbstractBaseUser, filters: dict | None = None) ->
     filters = filters or {}
     qs = Job.objects.filter(workspace__members=user).select_related("workspace", "submitted_by")
     simple = {"status": "status", "type": "type", "experiment": "experiment_name", "compute": "compute",
-              "workspace": "workspace__name", "submitted_by": "submitted_by__username", "parent": "parent__name"}
+              "workspace": "workspace__name", "submitted_by": "submitted_by__username", "parent": "parent__name",
+              "waiting": "pending_code"}
     for key, field in simple.items():
         if filters.get(key):
             qs = qs.filter(**{field: filters[key]})
@@ -34,6 +37,21 @@ def job_get_for_user(*, user: AbstractBaseUser, name: str) -> Job:
     if job is None:
         raise NotFound(f"job '{name}' was not found in your workspaces; `studio job list` shows your jobs")
     return job
+
+
+def job_waiting(*, job: Job, now=None) -> dict | None:
+    """Why a waiting job waits: code, reason, the whole sentence, position and the start range.
+    None when the job is not waiting (or the scheduling service has not looked at it yet)."""
+    if job.status not in PENDING or not job.pending_code:
+        return None
+    estimate = (core.Estimate(job.estimated_start_earliest, job.estimated_start_latest)
+                if job.estimated_start_earliest else None)
+    message = core.describe_wait(reason=job.pending_reason, position=job.queue_position, estimate=estimate,
+                                 basis=job.estimate_basis, now=now or timezone.now())
+    return {"code": job.pending_code, "reason": job.pending_reason, "message": message,
+            "position": job.queue_position, "basis": job.estimate_basis,
+            "estimated_start": None if estimate is None else {"earliest": estimate.earliest,
+                                                              "latest": estimate.latest}}
 
 
 def workspace_for_submit(*, user: AbstractBaseUser, name: str | None) -> Workspace:
@@ -92,7 +110,7 @@ def job_output_path(*, job: Job, path: str) -> Path:
 def compute_list(*, workspace: Workspace) -> list:
     """The workspace's clusters, each with its busy nodes and state (two queries)."""
     busy: dict[str, int] = {}
-    for compute, count in (Job.objects.filter(workspace=workspace, status__in=ADMITTED).exclude(compute="serverless")
+    for compute, count in (Job.objects.filter(workspace=workspace, status__in=HOLDING_QUOTA).exclude(compute="serverless")
                            .values_list("compute", "instance_count")):
         busy[compute] = busy.get(compute, 0) + count
     now = timezone.now()

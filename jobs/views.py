@@ -21,15 +21,17 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from jobs import selectors, services
-from jobs.models import PENDING, TERMINAL, Job, JobStatus
-from jobs.scheduling.core import describe_wait
+from jobs import lifecycle
+from jobs.lifecycle import TERMINAL, Status
+from jobs.models import Job
+from jobs.transitions import SCHEDULED_TYPES
 from jobs.tracking.selectors import job_latest_metrics
 from studio.context import current_workspace
 from studio.errors import ApplicationError, NotFound
 from studio.humanize import duration
 
 PAGE_SIZE = 25
-FILTERS = ("search", "status", "type", "compute", "submitted_by", "experiment")
+FILTERS = ("search", "status", "waiting", "type", "compute", "submitted_by", "experiment")
 CHOICES_LIMIT = 200
 
 
@@ -67,12 +69,12 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 def _filter_choices(workspace, filters: dict[str, str]) -> dict[str, list[str]]:
     """The values each filter can take in this workspace (one query per filter, whatever the jobs)."""
-    choices = {"status": [status.value for status in JobStatus]}
+    choices = {"status": [status.value for status in Status]}
     fields = {"type": "type", "compute": "compute", "submitted_by": "submitted_by_id",
-              "experiment": "experiment_name"}
+              "experiment": "experiment_name", "waiting": "pending_code"}
     scope = Job.objects.filter(workspace=workspace) if workspace else Job.objects.none()
     for key, field in fields.items():
-        values = list(scope.order_by(field).values_list(field, flat=True).distinct()[:CHOICES_LIMIT])
+        values = [v for v in scope.order_by(field).values_list(field, flat=True).distinct()[:CHOICES_LIMIT] if v]
         if key == "submitted_by":  # ids read from the index, then their names
             values = sorted(get_user_model().objects.filter(id__in=values).values_list("username", flat=True))
         if filters[key] and filters[key] not in values:
@@ -144,21 +146,22 @@ def _log_tail(request: HttpRequest, job: Job, node: int) -> HttpResponse:
 
 def _status_context(job: Job) -> dict:
     now = timezone.now()
-    waiting = ""
-    if job.status in PENDING and job.pending_reason:
-        waiting = describe_wait(job.pending_reason, job.queue_position, job.estimated_start_at, now)
     children = list(job.children.select_related("submitted_by").order_by("created_at", "id"))
     for child in children:
         child.duration = _duration(child, now)
+    events = list(job.events.all())
+    steps = lifecycle.timeline(
+        [lifecycle.Event(e.at, e.from_status, e.to_status, e.code, e.message) for e in events], Status(job.status),
+        parent=job.type not in SCHEDULED_TYPES)
     return {
         "section": "jobs",
         "job": job,
         "terminal": job.status in TERMINAL,
+        "stopping": job.status == Status.CANCEL_REQUESTED,
         "duration": _duration(job, now),
-        "waiting": waiting,
-        "status_times": [("Created", job.created_at), ("Admitted", job.admitted_at),
-                         ("Started", job.started_at), ("Ended", job.ended_at)],
-        "events": list(job.events.all()),
+        "waiting": selectors.job_waiting(job=job, now=now),
+        "steps": steps,
+        "events": events,
         "metrics": sorted(job_latest_metrics(job=job).items()),
         "outputs": selectors.job_outputs(job=job),
         "children": children,
@@ -185,7 +188,7 @@ def job_cancel(request: HttpRequest, name: str) -> HttpResponse:
         level, text = "bad", exc.message
     else:
         level = "ok"
-        text = (f"Job {job.name} was canceled." if job.status == JobStatus.CANCELED
+        text = (f"Job {job.name} was canceled." if job.status == Status.CANCELED
                 else "Cancel requested: the job's nodes stop within seconds.")
     if request.htmx:
         job = _job_or_404(request, name)

@@ -1,8 +1,10 @@
 """Input and output shapes of the jobs API. No business logic here."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from jobs.models import Job, JobEvent, Node
+from jobs.selectors import job_waiting
 from jobs.tracking.selectors import job_latest_metrics
 
 
@@ -22,23 +24,53 @@ class NodeOutputSerializer(serializers.ModelSerializer):
 
 
 class JobEventOutputSerializer(serializers.ModelSerializer):
+    """A transition (``to`` set: the timeline) or a note (``to`` empty)."""
+
     class Meta:
         model = JobEvent
-        fields = ["at", "message"]
+        fields = ["at", "code", "message", "actor"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        return {"at": fields.pop("at"),  # "from" is a Python keyword: declared here, not as attributes
+                "from": serializers.CharField(source="from_status", help_text="The status before; empty for a note"),
+                "to": serializers.CharField(source="to_status", help_text="The status after; empty for a note"),
+                **fields}
+
+class EstimateOutputSerializer(serializers.Serializer):
+    earliest = serializers.DateTimeField()
+    latest = serializers.DateTimeField(allow_null=True, help_text="null: no upper bound is known")
+
+
+class WaitingOutputSerializer(serializers.Serializer):
+    """Why a job waits, in words and as a code; where it stands; when it should start."""
+
+    code = serializers.CharField(help_text="The scheduling core's reason code, e.g. QuotaBusy")
+    reason = serializers.CharField(help_text="Why it waits, in one sentence")
+    message = serializers.CharField(help_text="The whole sentence: why, position, estimated start (or why none)")
+    position = serializers.IntegerField(allow_null=True)
+    estimated_start = EstimateOutputSerializer(allow_null=True)
+    basis = serializers.CharField(help_text="How the estimate was made, or why there is none")
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
     workspace = serializers.CharField(source="workspace.name")
     submitted_by = serializers.CharField(source="submitted_by.username")
     parent = serializers.CharField(source="parent.name", default=None)
+    waiting = serializers.SerializerMethodField(help_text="Why the job waits; null when it is not waiting")
 
     class Meta:
         model = Job
         fields = ["name", "display_name", "type", "status", "experiment_name", "description", "tags",
                   "workspace", "submitted_by", "parent", "compute", "tier", "priority", "requested_instance_type",
-                  "instance_type", "instance_type_reason", "instance_count", "evictions", "timeout_seconds", "pending_reason",
-                  "queue_position", "estimated_start_at", "created_at", "admitted_at", "started_at",
-                  "ended_at", "exit_code", "failure_kind", "error"]
+                  "instance_type", "instance_type_reason", "instance_count", "evictions", "timeout_seconds",
+                  "waiting", "created_at", "admitted_at", "started_at", "ended_at", "exit_code", "failure_kind",
+                  "error"]
+
+    @extend_schema_field(WaitingOutputSerializer(allow_null=True))
+    def get_waiting(self, job) -> dict | None:
+        waiting = job_waiting(job=job)
+        return None if waiting is None else WaitingOutputSerializer(waiting).data
 
 
 class JobDetailOutputSerializer(JobOutputSerializer):
@@ -55,6 +87,19 @@ class JobDetailOutputSerializer(JobOutputSerializer):
 
     def get_metrics(self, job) -> dict:
         return job_latest_metrics(job=job)
+
+
+class ExplainOutputSerializer(serializers.Serializer):
+    """What the scheduling service would do with a job, without submitting it."""
+
+    decision = serializers.ChoiceField(["admit", "wait", "reject"])
+    code = serializers.CharField(allow_null=True, help_text="The reason code of a wait or a rejection")
+    reason = serializers.CharField()
+    message = serializers.CharField(help_text="The whole sentence a user reads")
+    position = serializers.IntegerField(allow_null=True)
+    estimated_start = EstimateOutputSerializer(allow_null=True)
+    basis = serializers.CharField(allow_blank=True)
+    recommendations = serializers.ListField(child=serializers.CharField())
 
 
 class LogOutputSerializer(serializers.Serializer):

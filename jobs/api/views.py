@@ -7,6 +7,7 @@ import tarfile
 
 import yaml
 from django.http import FileResponse, HttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import parsers, status
@@ -18,13 +19,15 @@ from jobs import selectors, services
 from jobs.api.serializers import (
     ComputeCreateInputSerializer,
     ComputeOutputSerializer,
+    ExplainOutputSerializer,
     JobDetailOutputSerializer,
     JobOutputSerializer,
     JobSubmitInputSerializer,
     LogOutputSerializer,
     OutputFileSerializer,
 )
-from jobs.models import Job, JobStatus
+from jobs.lifecycle import TERMINAL
+from jobs.models import Job
 from jobs.scheduling import core
 from jobs.specs import SpecError, load_command_job
 from jobs.specs.overrides import with_name
@@ -150,7 +153,7 @@ class JobLogsApi(APIView):
         # Read the status before the log, so "finished" never hides a last piece of text.
         job_status = Job.objects.values_list("status", flat=True).get(id=job.id)
         result = selectors.job_log_read(job=job, node_index=node, offset=offset)
-        finished = job_status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED)
+        finished = job_status in TERMINAL
         return Response(LogOutputSerializer({**result, "status": job_status, "finished": finished}).data)
 
 
@@ -198,12 +201,31 @@ class JobOutputDownloadApi(APIView):
         return response
 
 
+def explanation(decision: core.Decision, *, now=None) -> dict:
+    """A decision about a job not yet submitted, in the API's words (the CLI and wizard show it)."""
+    body = {"decision": type(decision).__name__.lower(), "code": getattr(decision, "code", None),
+            "reason": decision.reason, "message": decision.reason, "position": None, "estimated_start": None,
+            "basis": "", "recommendations": []}
+    if isinstance(decision, core.Wait):
+        estimate = decision.estimate
+        body.update(position=decision.position, basis=decision.basis,
+                    message=core.describe_wait(reason=decision.reason, position=decision.position, estimate=estimate,
+                                               basis=decision.basis, now=now or timezone.now()),
+                    estimated_start=None if estimate is None else {"earliest": estimate.earliest,
+                                                                   "latest": estimate.latest})
+    if isinstance(decision, core.Reject):
+        body["recommendations"] = list(decision.recommendations)
+    if body["code"] is not None:
+        body["code"] = str(body["code"])
+    return body
+
+
 class ExplainApi(APIView):
     """Will this job fit? The scheduling service's answer, without submitting anything."""
 
     parser_classes = [parsers.JSONParser, YAMLParser, TextYAMLParser]
 
-    @extend_schema(request=JobSubmitInputSerializer)
+    @extend_schema(request=JobSubmitInputSerializer, responses=ExplainOutputSerializer)
     def post(self, request):
         try:
             spec = load_command_job(_spec_text(request.data.get("spec")), source="spec",
@@ -212,11 +234,7 @@ class ExplainApi(APIView):
             raise _spec_error(exc) from None
         workspace = selectors.workspace_for_submit(user=request.user, name=request.data.get("workspace"))
         decision = services.job_explain(spec=spec, workspace=workspace)
-        body = {"decision": type(decision).__name__.lower(), "reason": decision.reason}
-        if isinstance(decision, core.Wait):
-            body.update(position=decision.position, estimated_start=decision.estimated_start)
-        if isinstance(decision, core.Reject):
-            body["recommendations"] = list(decision.recommendations)
+        return Response(ExplainOutputSerializer(explanation(decision)).data)
         return Response(body)
 
 

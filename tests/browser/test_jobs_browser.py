@@ -9,7 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from jobs import services
-from jobs.models import Job, JobStatus
+from jobs.lifecycle import Status
+from jobs.models import Job
 from jobs.specs import load_command_job
 from tests.browser.conftest import screenshot
 from tests.jobs.helpers import wait_for_status, with_environment
@@ -106,4 +107,20 @@ def test_it_cancels_a_running_job_after_asking(page, studio_url, user, workspace
     page.get_by_role("button", name="Cancel job").click()
     expect(page.get_by_test_id("job-status")).to_have_text("Canceled", timeout=15_000)
     assert questions == ["Cancel job to-cancel? Its nodes stop within seconds."]
-    assert Job.objects.get(name="to-cancel").status == JobStatus.CANCELED
+    assert Job.objects.get(name="to-cancel").status == Status.CANCELED
+
+
+def test_a_failed_jobs_timeline_shows_where_it_stopped_in_red(page, studio_url, user, workspace):
+    submit(user, workspace, "name: breaks\ndisplay_name: Breaks on purpose\ncommand: echo about to fail; exit 3\n")
+    wait_for_status("breaks")
+    page.goto(f"{studio_url}/jobs/breaks/")
+    timeline = page.get_by_test_id("job-timeline")
+    expect(timeline.locator("li.failed")).to_have_attribute("data-status", "Running")
+    expect(timeline.locator("li.bad")).to_contain_text("Failed")
+    expect(timeline.locator("li.bad")).to_contain_text("UserError")
+    expect(timeline.locator('li[data-status="Finalizing"]')).to_have_class("done")  # its log was kept after
+    red = timeline.locator("li.failed").evaluate("e => getComputedStyle(e).color")
+    green = timeline.locator("li.done").first.evaluate("e => getComputedStyle(e).color")
+    assert red != green
+    expect(page.get_by_test_id("job-error")).to_contain_text("exit code 3")
+    screenshot(page, "job-detail-failed-timeline")

@@ -11,9 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from jobs import services
-from jobs.models import Job, JobStatus, Node
-from jobs.runtime.agent import NodeOutcome
-from jobs.scheduling.core import describe_wait
+from jobs.lifecycle import Outcome, Status
+from jobs.models import Job, Node
 from jobs.scheduling.service import schedule_cycle
 from jobs.specs import load_command_job
 from jobs.tracking import services as tracking_services
@@ -41,15 +40,15 @@ def start(job):
     """What a worker reports: it claimed the job's nodes and they run."""
     for node in Node.objects.filter(job=job):
         services.node_claim(node_id=node.id, worker="w")
-        services.node_phase(node_id=node.id, status=JobStatus.RUNNING)
+        services.node_phase(node_id=node.id, status=Status.RUNNING)
     job.refresh_from_db()
     return job
 
 
-def finish(job, status=JobStatus.COMPLETED, exit_code=0, kind="", message=""):
+def finish(job, status=Status.COMPLETED, exit_code=0, kind="", message=""):
     start(job)
     for node in Node.objects.filter(job=job):
-        services.node_exited(node_id=node.id, outcome=NodeOutcome(status, exit_code, kind, message))
+        services.node_exited(node_id=node.id, outcome=Outcome(status, exit_code, kind, message))
     job.refresh_from_db()
     return job
 
@@ -94,7 +93,7 @@ def test_it_lists_the_jobs_of_the_current_workspace_with_their_columns(client_in
     assert names(response) == ["run-1"]
     row = re.search(r'<tr id="job-row-run-1".*?</tr>', response.content.decode(), re.S).group(0)
     assert '<a class="mono" href="/jobs/run-1/">run-1</a>' in row
-    for text in ["First run", '<span class="badge NotStarted">NotStarted</span>', "<td>command</td>",
+    for text in ["First run", '<span class="badge tone-waiting">NotStarted</span>', "<td>command</td>",
                  "serverless", "<td>ada</td>", "<td>mnist</td>", job.created_at.strftime("%H:%M:%S")]:
         assert text in row
     assert response.context["section"] == "jobs"
@@ -165,7 +164,7 @@ def test_it_answers_htmx_with_the_rows_only_and_polls_while_a_job_is_not_done(cl
     assert "every 2s" in client_in.get("/jobs/", **HTMX).content.decode()
     services.job_cancel(job=jobs[1], user=user)
     html = client_in.get("/jobs/", **HTMX).content.decode()
-    assert "hx-trigger" not in html and html.count('class="badge Canceled"') == 2
+    assert "hx-trigger" not in html and html.count('class="badge tone-stopped">Canceled') == 2
     assert "hx-trigger" not in client_in.get("/jobs/").content.decode()
 
 
@@ -208,7 +207,7 @@ def test_it_shows_a_jobs_overview_system_log_and_yaml(client_in, user, workspace
     assert response.status_code == 200
     html = response.content.decode()
     assert "<h1>First run</h1>" in html
-    assert '<span class="badge NotStarted" data-testid="job-status">NotStarted</span>' in html
+    assert '<span class="badge tone-waiting" data-testid="job-status">NotStarted</span>' in html
     assert 'href="/submit/?clone=run-1">Clone into wizard</a>' in html
     assert 'action="/jobs/run-1/cancel/"' in html and "Cancel job" in html
     assert "submitted by ada to serverless compute" in html
@@ -230,13 +229,16 @@ def test_it_says_why_a_job_waits_with_its_position_and_estimated_start(client_in
     text = "command: echo hi\nresources:\n  instance_type: Standard_D2s_v3\n"
     admit(submit(user, workspace, "name: first\n" + text))
     waiting = admit(submit(user, workspace, "name: second\n" + text))
-    assert waiting.status == JobStatus.QUEUED
+    assert waiting.status == Status.QUEUED
     html = client_in.get("/jobs/second/").content.decode()
-    sentence = describe_wait(waiting.pending_reason, waiting.queue_position, waiting.estimated_start_at,
-                             timezone.now())
-    shown = re.search(r'data-testid="job-waiting"><strong>Waiting:</strong> (.*?)</p>', html).group(1)
-    assert shown.split(", estimated start")[0] == sentence.split(", estimated start")[0]
-    assert "position 1 in the queue" in shown and "estimated start in about" in shown
+    notice = re.search(r'data-testid="job-waiting">(.*?)</div>', html, re.S).group(1)
+    assert '<span class="badge tone-waiting mono" title="reason code">QuotaBusy</span>' in notice
+    assert waiting.pending_reason in notice and "position 1 in the queue" in notice
+    assert "no estimate: the running job it waits for has no time limit and no history" in notice
+    listed = client_in.get("/jobs/", {"waiting": "QuotaBusy"})
+    assert names(listed) == ["second"]
+    assert '<option value="QuotaBusy" selected>QuotaBusy</option>' in listed.content.decode()
+    assert names(client_in.get("/jobs/", {"waiting": "SpotPoolBusy"})) == []
 
 
 def test_it_shows_the_vm_size_its_reason_and_timeline_once_admitted(client_in, user, workspace):
@@ -244,17 +246,22 @@ def test_it_shows_the_vm_size_its_reason_and_timeline_once_admitted(client_in, u
     html = client_in.get("/jobs/run-1/").content.decode()
     assert f'<span class="mono">{job.instance_type}</span>' in html
     assert job.instance_type_reason in html
-    assert html.count('<li class="done">') == 2  # created, admitted
+    steps = re.findall(r'<li class="([\w-]+)" data-status="(\w+)"', html)
+    assert steps == [("done", "NotStarted"), ("skipped", "Queued"), ("current", "Provisioning"),
+                     ("upcoming", "Preparing"), ("upcoming", "Running"), ("upcoming", "Finalizing")]
 
 
 def test_it_shows_the_error_and_exit_code_of_a_failed_job(client_in, user, workspace):
-    finish(admit(submit(user, workspace, "name: run-1\ncommand: exit 7\n")), JobStatus.FAILED, 7, "user",
+    finish(admit(submit(user, workspace, "name: run-1\ncommand: exit 7\n")), Status.FAILED, 7, "user",
            "the command exited with code 7")
     response = client_in.get("/jobs/run-1/")
     html = response.content.decode()
     assert "User error · exit code 7" in html and "the command exited with code 7" in html
     assert "Cancel job" not in html and "hx-trigger" not in html
-    assert html.count('<li class="done">') == 4  # created, admitted, started, ended
+    steps = re.findall(r'<li class="([\w-]+)" data-status="(\w+)"', html)
+    assert steps == [("done", "NotStarted"), ("skipped", "Queued"), ("done", "Provisioning"), ("done", "Preparing"),
+                     ("failed", "Running"), ("not-reached", "Finalizing"), ("bad", "Failed")]
+    assert '<span class="step-code mono">UserError</span>' in html
 
 
 def test_it_lists_outputs_with_download_links_and_the_latest_metrics(client_in, user, workspace):
@@ -273,7 +280,7 @@ def test_it_lists_outputs_with_download_links_and_the_latest_metrics(client_in, 
     assert download.status_code == 200 and b"".join(download.streaming_content) == b"weights"
     assert client_in.get("/api/v1/jobs/run-1/outputs/..%2F..%2Fsecret").status_code == 400
     assert 'href="/api/v1/jobs/run-1/download"' in html
-    metrics = re.findall(r'<td class="mono">(\w+)</td><td class="num">([\d.]+)</td>', html)
+    metrics = re.findall(r'<td class="mono">(\w+)</td><td class="num" title="[^"]*">([\d.]+)</td>', html)
     assert metrics == [("accuracy", "0.9"), ("loss", "0.25")]
 
 
@@ -283,10 +290,10 @@ def test_it_answers_htmx_with_the_status_and_the_results_out_of_band(client_in, 
     assert html.lstrip().startswith('<div id="job-status" class="job-status" hx-get="/jobs/run-1/" '
                                     'hx-trigger="every 2s"')
     assert '<div id="job-results" class="job-results" hx-swap-oob="true">' in html
-    assert "<html" not in html and 'class="badge Provisioning"' in html
+    assert "<html" not in html and 'class="badge tone-live" data-testid="job-status">Provisioning' in html
     finish(job)
     html = client_in.get("/jobs/run-1/", HTTP_HX_TARGET="job-status", **HTMX).content.decode()
-    assert 'class="badge Completed"' in html and "hx-trigger" not in html
+    assert 'class="badge tone-ok" data-testid="job-status">Completed' in html and "hx-trigger" not in html
 
 
 def test_the_log_partial_returns_text_after_the_offset_and_the_next_offset(client_in, user, workspace):
@@ -353,7 +360,7 @@ def test_it_cancels_a_job_from_its_page_and_says_so(client_in, user, workspace):
     submit(user, workspace, "name: run-1\ncommand: echo hi\n")
     response = client_in.post("/jobs/run-1/cancel/", follow=True)
     assert response.redirect_chain == [("/jobs/run-1/", 302)]
-    assert Job.objects.get(name="run-1").status == JobStatus.CANCELED
+    assert Job.objects.get(name="run-1").status == Status.CANCELED
     html = response.content.decode()
     assert "Job run-1 was canceled." in html and "Cancel job" not in html
 
@@ -372,14 +379,14 @@ def test_it_asks_a_running_job_to_stop_with_htmx(client_in, user, workspace):
     html = client_in.post("/jobs/run-1/cancel/", HTTP_HX_TARGET="job-status", **HTMX).content.decode()
     assert html.lstrip().startswith('<div id="job-status"')
     assert "Cancel requested: the job&#x27;s nodes stop within seconds." in html
-    assert 'class="badge CancelRequested"' in html and "Canceling…" in html
-    assert Job.objects.get(name="run-1").status == JobStatus.CANCEL_REQUESTED
+    assert 'class="badge tone-stopped" data-testid="job-status">CancelRequested' in html and "Canceling…" in html
+    assert Job.objects.get(name="run-1").status == Status.CANCEL_REQUESTED
 
 
 def test_cancel_only_accepts_post(client_in, user, workspace):
     submit(user, workspace, "name: run-1\ncommand: echo hi\n")
     assert client_in.get("/jobs/run-1/cancel/").status_code == 405
-    assert Job.objects.get(name="run-1").status == JobStatus.NOT_STARTED
+    assert Job.objects.get(name="run-1").status == Status.NOT_STARTED
 
 
 # --- access ------------------------------------------------------------------------------------
@@ -390,7 +397,7 @@ def test_a_job_of_another_workspace_is_not_found(client_in, stranger_job):
     assert client_in.get("/jobs/eves-job/", {"offset": 0}, HTTP_HX_TARGET="job-log", **HTMX).status_code == 404
     assert client_in.get("/jobs/eves-job/", HTTP_HX_TARGET="job-status", **HTMX).status_code == 404
     assert client_in.post("/jobs/eves-job/cancel/").status_code == 404
-    assert Job.objects.get(name="eves-job").status == JobStatus.NOT_STARTED
+    assert Job.objects.get(name="eves-job").status == Status.NOT_STARTED
     assert client_in.get("/jobs/no-such-job/").status_code == 404
 
 
@@ -398,4 +405,30 @@ def test_anonymous_users_are_sent_to_sign_in(client, user, workspace, data_dir):
     submit(user, workspace, "name: run-1\ncommand: echo hi\n")
     for response in (client.get("/jobs/"), client.get("/jobs/run-1/"), client.post("/jobs/run-1/cancel/")):
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
-    assert Job.objects.get(name="run-1").status == JobStatus.NOT_STARTED
+    assert Job.objects.get(name="run-1").status == Status.NOT_STARTED
+
+
+def test_it_leaves_the_display_name_out_when_it_only_repeats_the_name(client_in, user, workspace):
+    submit(user, workspace, "name: run-1\ncommand: echo hi\n")  # the display name defaults to the name
+    row = re.search(r'<tr id="job-row-run-1".*?</tr>', client_in.get("/jobs/").content.decode(), re.S).group(0)
+    assert row.count("run-1<") == 1 and '<span class="muted">—</span>' in row
+
+
+def test_it_shows_metric_values_as_people_read_them(client_in, user, workspace):
+    job = admit(submit(user, workspace, "name: run-1\ncommand: echo hi\n"))
+    tracking_services.metric_log_batch(job=job, metrics=[
+        {"key": "accuracy", "value": 0.7290000000000001, "timestamp": 1, "step": 0}])
+    html = client_in.get("/jobs/run-1/").content.decode()
+    assert '<td class="num" title="0.7290000000000001">0.729</td>' in html
+
+
+def test_it_shows_where_a_rejected_job_stopped_and_why(client_in, user, workspace, set_quota):
+    set_quota("standardDSv3Family", 2)
+    job = submit(user, workspace, "name: big\ncommand: echo hi\nresources:\n  instance_type: Standard_D2s_v3\n"
+                                  "  instance_count: 1\n")
+    Job.objects.filter(id=job.id).update(instance_count=3)  # quota changed under it since it was submitted
+    admit(job)
+    html = client_in.get("/jobs/big/").content.decode()
+    steps = re.findall(r'<li class="([\w-]+)" data-status="(\w+)"', html)
+    assert steps[0] == ("failed", "NotStarted") and steps[-1] == ("bad", "Failed")
+    assert '<span class="step-code mono">ExceedsQuota</span>' in html and "Rejected" in html
