@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
@@ -10,6 +12,11 @@ from studio import views
 
 def health(request):
     return JsonResponse({"status": "ok"})
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links; the icon is an SVG (base.html links it)."""
+    return redirect(static("studio/favicon.svg"))
 
 
 urlpatterns = [
@@ -28,4 +35,5 @@ urlpatterns = [
     path("", include("jobs.tracking.urls")),  # MLflow tracking: /api/2.0/mlflow/..., /api/2.0/mlflow-artifacts/...
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("healthz", health),
+    path("favicon.ico", favicon),
 ]
