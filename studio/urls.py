@@ -32,6 +32,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("jobs.api.urls")),
     path("api/v1/", include("quotas.api.urls")),
+    path("mlflow/", include("jobs.tracking.link_urls")),  # where the mlflow client's "View run" links lead
     path("", include("jobs.tracking.urls")),  # MLflow tracking: /api/2.0/mlflow/..., /api/2.0/mlflow-artifacts/...
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("healthz", health),
