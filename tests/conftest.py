@@ -119,6 +119,46 @@ def broker_url():
     return url
 
 
+# --- who else is there: an outsider and a plain member (as healthchecks' alice, bob and charlie) ---
+
+
+@pytest.fixture
+def outsider(django_user_model, catalogue):
+    """bob: admin of his own subscription and workspace (sub-2 / ws-2), and of nothing of ada's."""
+    from quotas.services import workspace_ensure
+
+    bob = django_user_model.objects.create_user(username="bob", password="pw-bob-123")
+    workspace_ensure(subscription_name="sub-2", workspace_name="ws-2", admin=bob)
+    return bob
+
+
+@pytest.fixture
+def outsider_workspace(outsider):
+    from quotas.models import Workspace
+
+    return Workspace.objects.select_related("subscription").get(name="ws-2")
+
+
+@pytest.fixture
+def member(django_user_model, workspace):
+    """charlie: a member of ada's workspace ws-1 who administers nothing."""
+    from quotas.models import WorkspaceMember
+
+    charlie = django_user_model.objects.create_user(username="charlie", password="pw-charlie-123")
+    WorkspaceMember.objects.create(workspace=workspace, user=charlie, role=WorkspaceMember.Role.MEMBER)
+    return charlie
+
+
+def api_client_for(user):
+    """A DRF client that sends ``user``'s API token, as the CLI does."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
 # --- the checkout's var/ belongs to `dev.py run` -----------------------------------------------
 
 CHECKOUT_VAR = Path(__file__).resolve().parents[1] / "var"
