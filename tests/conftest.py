@@ -123,13 +123,27 @@ def broker_url():
 
 
 @pytest.fixture
-def outsider(django_user_model, catalogue):
-    """bob: admin of his own subscription and workspace (sub-2 / ws-2), and of nothing of ada's."""
+def make_user(django_user_model, catalogue):
+    """A user (password ``pw-<name>-123``): admin of ``admins=(subscription, workspace)`` (created
+    when new), and a plain member of each workspace in ``member_of``."""
+    from quotas.models import WorkspaceMember
     from quotas.services import workspace_ensure
 
-    bob = django_user_model.objects.create_user(username="bob", password="pw-bob-123")
-    workspace_ensure(subscription_name="sub-2", workspace_name="ws-2", admin=bob)
-    return bob
+    def make(username: str, *, admins: tuple[str, str] | None = None, member_of=()):
+        made = django_user_model.objects.create_user(username=username, password=f"pw-{username}-123")
+        if admins:
+            workspace_ensure(subscription_name=admins[0], workspace_name=admins[1], admin=made)
+        for workspace in member_of:
+            WorkspaceMember.objects.create(workspace=workspace, user=made, role=WorkspaceMember.Role.MEMBER)
+        return made
+
+    return make
+
+
+@pytest.fixture
+def outsider(make_user):
+    """bob: admin of his own subscription and workspace (sub-2 / ws-2), and of nothing of ada's."""
+    return make_user("bob", admins=("sub-2", "ws-2"))
 
 
 @pytest.fixture
@@ -140,13 +154,9 @@ def outsider_workspace(outsider):
 
 
 @pytest.fixture
-def member(django_user_model, workspace):
+def member(make_user, workspace):
     """charlie: a member of ada's workspace ws-1 who administers nothing."""
-    from quotas.models import WorkspaceMember
-
-    charlie = django_user_model.objects.create_user(username="charlie", password="pw-charlie-123")
-    WorkspaceMember.objects.create(workspace=workspace, user=charlie, role=WorkspaceMember.Role.MEMBER)
-    return charlie
+    return make_user("charlie", member_of=[workspace])
 
 
 def api_client_for(user):

@@ -146,7 +146,8 @@ def ada_world(user, workspace, set_quota, data_dir, outsider) -> World:
     values = {
         "job": JOB, "sibling": OTHER_JOB, "output": OUTPUT, "cluster": CLUSTER, "experiment": EXPERIMENT,
         "experiment_id": str(experiment.id), "run_id": nested.run_id, "node": "0", "family": FAMILY,
-        "workspace": workspace.name, "subscription": workspace.subscription.name, "draft": _wizard_draft(user),
+        "workspace": workspace.name, "workspace_id": str(workspace.id), "subscription": workspace.subscription.name,
+        "draft": _wizard_draft(user),
     }
     markers = [JOB, OTHER_JOB, CLUSTER, EXPERIMENT, nested.run_id, "ada-secret-run", "ada-secret-display",
                "ada-secret-description", "ada-secret-command.py", "ada-secret-log-line", "ada-secret-event",
@@ -193,6 +194,9 @@ def world_state(world: World) -> dict:
 
 
 # --- asking -------------------------------------------------------------------------------------
+
+
+OWN = (200,)  # bob's own things: shown, with nothing of ada's
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,15 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def signed_in(client, user):
-    client.force_login(user)
-    return client
+def experiment(job, workspace):
+    """The MLflow experiment of ada's job ``train-1`` (tests/tracking/conftest.py)."""
+    return services.experiment_ensure(workspace=workspace, name=job.experiment_name)
 
 
 @pytest.fixture
-def experiment(job, workspace):
-    return services.experiment_ensure(workspace=workspace, name=job.experiment_name)
+def signed_in(client, user):
+    client.force_login(user)
+    return client
 
 
 def test_it_opens_the_job_of_its_own_run(signed_in, job, experiment):

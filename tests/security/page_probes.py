@@ -1,24 +1,13 @@
-"""Every page refuses bob, who is signed in but not in ada's workspace: 404 for her job, cluster,
+"""What to ask each page as bob, signed in but not in ada's workspace: 404 for her job, cluster,
 MLflow run or experiment; her wizard draft is not his (it lives in her session: he is sent to a new
-run of his own); pages of his own workspace show nothing of hers, whatever ``?workspace=`` says;
-and nothing of hers changes. Pages that change what only an admin may change are a 403 for charlie,
-a plain member of her workspace.
-
-The routes come from the URLconf: a route outside ``api/`` with no probes here fails
-``test_it_has_probes_for_every_page_route``, so a page added later cannot go untested.
-"""
+run of his own); pages of his own workspace show nothing of hers, whatever ``?workspace=`` says.
+Pages that change what only an admin may change are a 403 for charlie, a plain member of hers.
+Read by test_outsiders.py, which fails for a page that has no probes here (or a reason in PUBLIC)."""
 
 from __future__ import annotations
 
-import re
+from tests.security.conftest import OWN, Probe
 
-import pytest
-
-from tests.security.conftest import Probe, ask, url_patterns
-
-pytestmark = pytest.mark.django_db
-
-OWN = (200,)
 SAVED = (302,)  # a form saved (bob's own workspace) and redirected
 ON_WS1 = {"workspace": "{workspace}"}
 JOB = {"name": "{job}"}
@@ -75,7 +64,8 @@ PROBES: dict[str, list[Probe]] = {
     ],
 }
 
-# Routes that hold nothing of any workspace; bob still gets nothing of ada's from them.
+# Routes that hold nothing of any workspace; bob still gets nothing of ada's from them. (Django's
+# admin, for staff only, is asked page by page in test_outsiders.py.)
 PUBLIC = {
     "": "redirects to the jobs list (or to sign in)",
     "accounts/login/": "the sign-in form",
@@ -83,9 +73,6 @@ PUBLIC = {
     "healthz": "liveness probe for load balancers: {'status': 'ok'}",
     "favicon.ico": "redirects to the static favicon",
 }
-# Static files are served by WhiteNoise (outside the URLconf); the API's routes are probed in
-# test_outsiders_api.py; Django's admin (staff only) below.
-ADMIN = "admin/"
 
 ADMIN_ONLY: dict[str, list[Probe]] = {
     "quota/spot/": [Probe("post", data={"limit": "7"}, expect=(403,), who="member-page")],
@@ -96,67 +83,3 @@ ADMIN_ONLY: dict[str, list[Probe]] = {
               expect=(403,), who="member-page"),
     ],
 }
-
-
-def page_routes() -> list[str]:
-    return [route for route in url_patterns() if not route.lstrip("^").startswith("api/")]
-
-
-def test_it_has_probes_for_every_page_route():
-    routes = [route for route in page_routes() if not route.startswith(ADMIN)]
-    untested = [route for route in routes if route not in PROBES and route not in PUBLIC]
-    assert not untested, f"pages with no outsider probe (add them to PROBES, or to PUBLIC with why): {untested}"
-    assert not (PROBES.keys() | PUBLIC.keys()) - set(routes), "probes for routes that no longer exist"
-    assert "jobs/<str:name>/cancel/" in routes  # the walk reads includes
-
-
-@pytest.mark.parametrize("route", sorted(PROBES))
-def test_it_refuses_the_outsider(route, ada_world, callers):
-    for probe in PROBES[route]:
-        ask(callers[probe.who], ada_world, route, probe)
-
-
-@pytest.mark.parametrize("route", sorted(ADMIN_ONLY))
-def test_it_refuses_a_member_what_needs_an_admin(route, ada_world, callers):
-    for probe in ADMIN_ONLY[route]:
-        ask(callers[probe.who], ada_world, route, probe)
-
-
-@pytest.mark.parametrize("route", sorted(PUBLIC))
-def test_it_shows_the_outsider_nothing_of_ada_on_public_routes(route, ada_world, callers):
-    ask(callers["outsider-page"], ada_world, route, Probe(expect=(200, 302, 405), who="outsider-page"))
-
-
-def _admin_url(route: str, object_id: str) -> str:
-    """An admin route with its parameters filled: an object id, the first app of an app list."""
-    url = re.sub(r"<(?:\w+:)?\w+>", object_id, route).replace("^", "").replace("$", "")
-    url = re.sub(r"\(\?P<app_label>([\w]+)[^)]*\)", r"\1", url)
-    return "/" + url.replace("(?P<url>.*)", "no-such-page/")
-
-
-def test_it_sends_everyone_but_staff_to_the_admins_sign_in(ada_world, callers, user):
-    """Django's admin is for staff (bob and charlie are not): every admin page, with ada's own ids."""
-    from jobs.models import Job
-
-    routes = [route for route in page_routes() if route.startswith(ADMIN)]
-    assert "admin/quotas/cluster/<path:object_id>/change/" in routes
-    object_id = str(Job.objects.get(name=ada_world.values["job"]).workspace_id)
-    for who in ("outsider-page", "member-page"):
-        for route in routes:
-            url = _admin_url(route, object_id)
-            response = callers[who].get(url)
-            if route in ("admin/login/", "admin/logout/"):
-                assert response.status_code in (200, 302, 405), (url, response.status_code)
-                continue
-            assert response.status_code == 302 and response["Location"].startswith("/admin/login/"), \
-                (who, url, response.status_code)
-
-
-def test_it_lets_ada_see_what_bob_is_refused(ada_world, client, user):
-    """The probes can fail: signed in as ada, the same pages show her things."""
-    client.force_login(user)
-    values = ada_world.values
-    assert "ada-secret-log-line" in client.get(f"/jobs/{values['job']}/").content.decode()
-    assert values["cluster"] in client.get(f"/compute/{values['cluster']}/delete/").content.decode()
-    link = client.get(f"/mlflow/experiments/{values['experiment_id']}/runs/{values['run_id']}/")
-    assert link.status_code == 302 and link["Location"] == f"/jobs/{values['job']}/"

@@ -1,24 +1,16 @@
-"""Every API route — the studio's REST API and the MLflow tracking API — refuses bob, who is not in
-ada's workspace: 404 for her things (403 where only a job's own token may write), never her data,
-never a 500, and nothing of hers changes. A job's tracking token reaches only its own job's runs.
-
-The routes come from the URLconf: a route under ``api/`` with no probes here fails
-``test_it_has_probes_for_every_api_route``, so an endpoint added later cannot go untested.
-"""
+"""What to ask each API route — the studio's REST API and the MLflow tracking API — as bob, who is
+not in ada's workspace: 404 for her things (403 where only a job's own token may write). A job's
+tracking token reaches only its own job's runs. Read by test_outsiders.py, which fails for a route
+under ``api/`` that has no probes here (or a reason in PUBLIC)."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.security.conftest import Probe, ask, url_patterns
-
-pytestmark = pytest.mark.django_db
+from tests.security.conftest import OWN, Probe
 
 SPEC = "command: echo hi\nenvironment: azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu@latest\n"
 ON_WS1 = {"workspace": "{workspace}"}
 JOB = {"name": "{job}"}
 BOBS = {"name": "{bob_job}"}  # bob's own job, whose outputs hold links to ada's files
-OWN = (200,)
 M = "api/2.0/mlflow/"
 OTHER_CALLERS = ("outsider-bearer", "outsider-job", "sibling-job")  # bob's token, bob's job's, ada's other job's
 
@@ -127,7 +119,7 @@ PROBES: dict[str, list[Probe]] = {
         Probe(params={"path_": "api/2.0/mlflow-artifacts/mpu/create"}, expect=(404,), who="outsider-bearer"),
     ],
 }
-# Routes under api/ that hold nothing of any workspace (see also test_outsiders_pages.PUBLIC).
+# Routes under api/ that hold nothing of any workspace; bob still gets nothing of ada's from them.
 PUBLIC = {
     "api/schema/": "the OpenAPI schema: the same document for everyone, about no workspace",
 }
@@ -139,54 +131,3 @@ ADMIN_ONLY: dict[str, list[Probe]] = {
     "api/v1/quotas/spot": [Probe("post", data={"limit": 1}, expect=(403,), who="member")],
     "api/v1/jobs/<str:name>/evict": [Probe("post", params=JOB, expect=(403,), who="member")],
 }
-
-
-def api_routes() -> list[str]:
-    return [route for route in url_patterns() if route.lstrip("^").startswith("api/")]
-
-
-def test_it_has_probes_for_every_api_route():
-    routes = api_routes()
-    untested = [route for route in routes if route not in PROBES and route not in PUBLIC]
-    assert not untested, f"API routes with no outsider probe (add them to PROBES, or to PUBLIC with why): {untested}"
-    assert not (PROBES.keys() | PUBLIC.keys()) - set(routes), "probes for routes that no longer exist"
-    assert "api/v1/jobs/<str:name>/logs" in routes and M + "runs/log-batch" in routes  # the walk reads includes
-
-
-@pytest.mark.parametrize("route", sorted(PROBES))
-def test_it_refuses_the_outsider(route, ada_world, callers):
-    for probe in PROBES[route]:
-        ask(callers[probe.who], ada_world, route, probe)
-
-
-@pytest.mark.parametrize("route", sorted(ADMIN_ONLY))
-def test_it_refuses_a_member_what_needs_an_admin(route, ada_world, callers):
-    for probe in ADMIN_ONLY[route]:
-        ask(callers[probe.who], ada_world, route, probe)
-
-
-@pytest.mark.parametrize("route", sorted(PUBLIC))
-def test_it_shows_the_outsider_nothing_of_ada_on_public_routes(route, ada_world, callers):
-    ask(callers["outsider"], ada_world, route, Probe(expect=OWN))
-
-
-@pytest.mark.parametrize("route", [route for route in sorted(PROBES) if route.startswith("api/v1/")])
-def test_it_refuses_a_jobs_tracking_token_on_the_studio_api(route, ada_world, callers):
-    """A job's MLFLOW_TRACKING_TOKEN is for MLflow only: the script that holds it (ada's other job,
-    in her own workspace) cannot act as ada on the studio's API."""
-    for probe in PROBES[route]:
-        ask(callers["sibling-job"], ada_world, route, Probe(probe.method, probe.params, probe.query, probe.data,
-                                                            expect=(401,), who="sibling-job"))
-
-
-def test_it_lets_ada_reach_what_bob_is_refused(ada_world, api, user):
-    """The probes can fail: the same requests as ada (her API token) find her things."""
-    from jobs.models import Job
-    from jobs.tracking.auth import job_tracking_token
-    from tests.tracking.conftest import client_for
-
-    assert api.get(f"/api/v1/jobs/{ada_world.values['job']}/logs").json()["text"] == "ada-secret-log-line\n"
-    assert api.get(f"/api/v1/computes/{ada_world.values['cluster']}").status_code == 200
-    as_job = client_for(job_tracking_token(job=Job.objects.get(name=ada_world.values["job"])))
-    run = as_job.get("/api/2.0/mlflow/runs/get", {"run_id": ada_world.values["run_id"]})
-    assert run.status_code == 200 and run.json()["run"]["info"]["run_name"] == "ada-secret-run"
