@@ -43,8 +43,8 @@ class Command(BaseCommand):
             password = saved
         elif login_file.exists():
             self.stderr.write(self.style.WARNING(
-                f"The demo login saved in {login_file} does not sign '{username}' in to this database "
-                "(it was saved for another database); its password has been reset."))
+                f"The demo login saved in {login_file} does not sign '{username}' in to this database (it was "
+                "saved for another database, or the password has changed since); its password has been reset."))
             password = secrets.token_urlsafe(12)
             user.set_password(password)
             user.save(update_fields=["password"])
