@@ -170,7 +170,9 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="studio-bench-"))
     base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
-    base_env.update(SECRET_KEY=secrets.token_urlsafe(32), STUDIO_LOG_LEVEL="WARNING", HOME=str(tmp))
+    # its own demo login too: the checkout's var/demo-login.json belongs to `dev.py run`'s database
+    base_env.update(SECRET_KEY=secrets.token_urlsafe(32), STUDIO_LOG_LEVEL="WARNING", HOME=str(tmp),
+                    STUDIO_DEMO_LOGIN_FILE=str(tmp / "demo-login.json"))
     result = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "jobs": args.jobs,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from studio.env import ConfigError, database_from_url, env_bool, env_float, env_int, env_str
@@ -21,6 +22,8 @@ PORT = env_int("PORT", 8000, minimum=1)
 
 # Where the studio keeps code snapshots, node working directories, logs and outputs.
 STUDIO_DATA_DIR = Path(env_str("STUDIO_DATA_DIR", str(BASE_DIR / "var" / "data"))).resolve()
+# Where `manage.py studio_setup` (run by `dev.py run`) keeps the demo login it created.
+STUDIO_DEMO_LOGIN_FILE = Path(env_str("STUDIO_DEMO_LOGIN_FILE", str(BASE_DIR / "var" / "demo-login.json"))).resolve()
 
 _database_url = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'studio.db'}")
 DATABASES = {"default": database_from_url(_database_url)}
@@ -151,6 +154,7 @@ LOGGING = {
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so that worker processes started by tests see the same test database;
-    # one per test run, so that two runs side by side do not share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-studio-{os.getpid()}.db")}
+    # one per test run, so that two runs side by side do not share it; outside the checkout, whose
+    # var/ belongs to `dev.py run`.
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"test-studio-{os.getpid()}.db")}
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
@@ -10,6 +12,11 @@ from studio import views
 
 def health(request):
     return JsonResponse({"status": "ok"})
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links; the icon is an SVG (base.html links it)."""
+    return redirect(static("studio/favicon.svg"))
 
 
 urlpatterns = [
@@ -25,7 +32,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("jobs.api.urls")),
     path("api/v1/", include("quotas.api.urls")),
+    path("mlflow/", include("jobs.tracking.link_urls")),  # where the mlflow client's "View run" links lead
     path("", include("jobs.tracking.urls")),  # MLflow tracking: /api/2.0/mlflow/..., /api/2.0/mlflow-artifacts/...
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("healthz", health),
+    path("favicon.ico", favicon),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +117,108 @@ def broker_url():
     url = os.environ.get("CELERY_BROKER_URL")
     _require("CELERY_BROKER_URL=redis://...", bool(url))
     return url
+
+
+# --- who else is there: an outsider and a plain member (as healthchecks' alice, bob and charlie) ---
+
+
+@pytest.fixture
+def make_user(django_user_model, catalogue):
+    """A user (password ``pw-<name>-123``): admin of ``admins=(subscription, workspace)`` (created
+    when new), and a plain member of each workspace in ``member_of``."""
+    from quotas.models import WorkspaceMember
+    from quotas.services import workspace_ensure
+
+    def make(username: str, *, admins: tuple[str, str] | None = None, member_of=()):
+        made = django_user_model.objects.create_user(username=username, password=f"pw-{username}-123")
+        if admins:
+            workspace_ensure(subscription_name=admins[0], workspace_name=admins[1], admin=made)
+        for workspace in member_of:
+            WorkspaceMember.objects.create(workspace=workspace, user=made, role=WorkspaceMember.Role.MEMBER)
+        return made
+
+    return make
+
+
+@pytest.fixture
+def outsider(make_user):
+    """bob: admin of his own subscription and workspace (sub-2 / ws-2), and of nothing of ada's."""
+    return make_user("bob", admins=("sub-2", "ws-2"))
+
+
+@pytest.fixture
+def outsider_workspace(outsider):
+    from quotas.models import Workspace
+
+    return Workspace.objects.select_related("subscription").get(name="ws-2")
+
+
+@pytest.fixture
+def member(make_user, workspace):
+    """charlie: a member of ada's workspace ws-1 who administers nothing."""
+    return make_user("charlie", member_of=[workspace])
+
+
+def api_client_for(user):
+    """A DRF client that sends ``user``'s API token, as the CLI does."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+# --- the checkout's var/ belongs to `dev.py run` -----------------------------------------------
+
+CHECKOUT_VAR = Path(__file__).resolve().parents[1] / "var"
+# What a `dev.py run` in another terminal changes while the suite runs (tests never reach them:
+# the session below points the data folder elsewhere, and the test database is in the temp dir).
+DEV_RUN_WRITES = ("studio.db", "studio.db-journal", "studio.db-wal", "studio.db-shm", "data")
+
+
+def checkout_snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``root`` (but what a running studio writes) with its size and mtime."""
+    if not root.is_dir():
+        return {}
+    found = {}
+    for entry in root.iterdir():
+        if entry.name in DEV_RUN_WRITES:
+            continue
+        for path in [entry, *entry.rglob("*")] if entry.is_dir() else [entry]:
+            stat = path.lstat()
+            found[path.relative_to(root).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def checkout_changes(before: dict, after: dict) -> list[str]:
+    """What changed between two snapshots, one line per path."""
+    lines = [f"written: {path}" for path in sorted(after.keys() - before.keys())]
+    lines += [f"changed: {path}" for path in sorted(before.keys() & after.keys()) if before[path] != after[path]]
+    lines += [f"removed: {path}" for path in sorted(before.keys() - after.keys())]
+    return lines
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_written_into_the_checkouts_var(tmp_path_factory):
+    """Tests keep the studio's data and the demo login in a temporary folder; after the session,
+    the checkout's var/ must be as it was (a test that wrote var/demo-login.json made `dev.py run`
+    print a demo password that did not work)."""
+    from django.conf import settings as django_settings
+
+    override = None
+    if django_settings.configured:
+        from django.test import override_settings
+
+        scratch = tmp_path_factory.mktemp("studio-session")
+        override = override_settings(STUDIO_DATA_DIR=scratch / "data",
+                                     STUDIO_DEMO_LOGIN_FILE=scratch / "demo-login.json")
+        override.enable()
+    before = checkout_snapshot(CHECKOUT_VAR)
+    yield
+    if override is not None:
+        override.disable()
+    changes = checkout_changes(before, checkout_snapshot(CHECKOUT_VAR))
+    if changes:
+        pytest.fail(f"the suite wrote into the checkout's {CHECKOUT_VAR} (use tmp_path, the data_dir fixture or "
+                    "settings.STUDIO_DEMO_LOGIN_FILE):\n  " + "\n  ".join(changes), pytrace=False)
