@@ -6,12 +6,11 @@ from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from jobs import storage
-from jobs.models import ADMITTED, Job, LogChunk, Node
+from jobs.models import Job, LogChunk, Node
 from quotas import selectors as quota_selectors
-from quotas.models import Cluster, Workspace
+from quotas.models import Workspace
 from studio.errors import ApplicationError, NotFound
 
 
@@ -87,26 +86,3 @@ def job_output_path(*, job: Job, path: str) -> Path:
     if not target.exists():
         raise NotFound(f"job '{job.name}' has no output '{path}'; `studio job show` lists them")
     return target
-
-
-def compute_list(*, workspace: Workspace) -> list:
-    """The workspace's clusters, each with its busy nodes and state (two queries)."""
-    busy: dict[str, int] = {}
-    for compute, count in (Job.objects.filter(workspace=workspace, status__in=ADMITTED).exclude(compute="serverless")
-                           .values_list("compute", "instance_count")):
-        busy[compute] = busy.get(compute, 0) + count
-    now = timezone.now()
-    clusters = list(Cluster.objects.filter(workspace=workspace).order_by("name"))
-    for cluster in clusters:
-        cluster.busy_nodes = busy.get(cluster.name, 0)
-        scaling = cluster.scaling_down_until is not None and cluster.scaling_down_until > now
-        cluster.state = "scaling down" if scaling else ("busy" if cluster.busy_nodes else "steady")
-    return clusters
-
-
-def compute_get(*, workspace: Workspace, name: str):
-    cluster = next((c for c in compute_list(workspace=workspace) if c.name == name), None)
-    if cluster is None:
-        raise NotFound(f"compute '{name}' was not found in workspace '{workspace.name}'; "
-                       "`studio compute list` shows the clusters")
-    return cluster

@@ -415,16 +415,3 @@ def node_reap(*, now=None) -> None:
             f"the worker running this node ({node.worker}) stopped responding; last heartbeat at "
             f"{node.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC. Submit the job again",
         ))
-
-
-def compute_delete(*, workspace: Workspace, name: str) -> None:
-    """Delete a cluster that no job is waiting for or running on."""
-    from jobs.selectors import compute_get
-
-    cluster = compute_get(workspace=workspace, name=name)
-    with transaction.atomic():
-        active = Job.objects.filter(workspace=workspace, compute=name).exclude(status__in=TERMINAL).count()
-        if active:
-            raise Conflict(f"compute '{name}' has {plural(active, 'job')} waiting or running; cancel them or "
-                           "wait for them to end first")
-        quota_services.cluster_delete(cluster=cluster)
