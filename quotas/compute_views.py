@@ -68,7 +68,10 @@ def compute_delete(request: HttpRequest, name: str) -> HttpResponse:
         cluster = quota_selectors.cluster_get(workspace=workspace, name=name)
     except NotFound as error:
         raise Http404(error.message) from None
-    context = {"section": SECTION, "workspace": workspace, "cluster": cluster}
+    in_use = [plural(cluster.busy_nodes, "node") + " busy"] if cluster.busy_nodes else []
+    if cluster.queued_jobs:
+        in_use.append(f"{plural(cluster.queued_jobs, 'job')} waiting for it")
+    context = {"section": SECTION, "workspace": workspace, "cluster": cluster, "in_use": " and ".join(in_use)}
     if request.method == "GET":
         return render(request, "compute/delete.html", context)
     try:

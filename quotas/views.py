@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
 
 from quotas import selectors, services
 from quotas.charts import GROUPS, METRICS, usage_chart
@@ -32,7 +33,12 @@ SECTION = "quota"
 
 # ---------------------------------------------------------------------------------------- pages
 
+# A fragment and the whole page share each URL: caches (and the back button) must tell them apart.
+FRAGMENT_HEADERS = ("HX-Request", "HX-Target")
+
+
 @login_required
+@vary_on_headers(*FRAGMENT_HEADERS)
 def usage(request: HttpRequest) -> HttpResponse:
     workspace = current_workspace(request)
     if workspace is None:
@@ -49,6 +55,7 @@ def usage(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@vary_on_headers(*FRAGMENT_HEADERS)
 def family(request: HttpRequest, family_id: str) -> HttpResponse:
     """One family's row: shown (GET), being edited (GET ?edit=1) or saved (POST)."""
     workspace = _workspace_or_404(request)
@@ -88,6 +95,7 @@ def family(request: HttpRequest, family_id: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@vary_on_headers(*FRAGMENT_HEADERS)
 def spot(request: HttpRequest) -> HttpResponse:
     """The subscription's one Spot (low-priority) vCPU pool: shown, being edited, or saved."""
     workspace = _workspace_or_404(request)

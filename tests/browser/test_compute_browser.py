@@ -36,6 +36,16 @@ def test_it_shows_serverless_first_and_a_cluster_busy_with_a_job(page, studio_ur
             "does not fit (needs 32 vCPUs, 16 free)")  # the job's node holds 4 of the 20 regional vCPUs
         screenshot(page, "compute")
 
+        # Deleting it is refused while its job runs and two wait, and the page says so first.
+        page.locator("#cluster-cpu-cluster").get_by_role("link", name="Delete cpu-cluster").click()
+        expect(page.locator(".notice.warn")).to_have_text(
+            "1 node busy and 2 jobs waiting for it: it can be deleted once they have ended.")
+        page.get_by_role("button", name="Delete cpu-cluster").click()
+        expect(page.locator(".notice.bad")).to_have_text(
+            "Compute 'cpu-cluster' has 3 jobs waiting or running; cancel them or wait for them to end first.")
+        screenshot(page, "compute-delete-refused")
+        page.get_by_role("link", name="Back to compute").click()
+
         page.locator("#cluster-cpu-cluster .queued-demand").click()
         expect(page).to_have_url(f"{studio_url}/jobs/?compute=cpu-cluster&status=Queued")
 

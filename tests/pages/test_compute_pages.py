@@ -143,6 +143,9 @@ def test_it_refuses_to_delete_a_cluster_that_jobs_use(signed_in, user, workspace
     row = cells(signed_in.get(URL).content.decode(), 'id="cluster-cpu-cluster"')
     assert (row[3], row[4], row[5]) == ("1", "1", "Busy")
 
+    confirm = signed_in.get("/compute/cpu-cluster/delete/").content.decode()
+    assert '<p class="notice warn" role="status">1 node busy: it can be deleted once they have ended.</p>' in confirm
+
     response = signed_in.post("/compute/cpu-cluster/delete/")
 
     assert response.status_code == 409
@@ -162,6 +165,11 @@ def test_it_shows_the_jobs_waiting_for_a_cluster_linked_to_them(signed_in, user,
     assert '<a class="queued-demand" href="/jobs/?compute=cpu-cluster&amp;status=Queued">2 jobs waiting for 3 nodes</a>' \
         in state
     assert cells(html, 'id="cluster-cpu-cluster"')[5] == "Steady no nodes 2 jobs waiting for 3 nodes"
+
+    confirm = signed_in.get("/compute/cpu-cluster/delete/").content.decode()
+    assert "2 jobs waiting for it: it can be deleted once they have ended." in confirm
+    assert signed_in.post("/compute/cpu-cluster/delete/").status_code == 409
+    assert Cluster.objects.filter(name="cpu-cluster").exists()
 
 
 def test_it_shows_a_cluster_scaling_down_until_when(signed_in, user, workspace):

@@ -137,9 +137,13 @@ def test_it_hides_families_without_quota_until_asked(signed_in, workspace):
     everything = signed_in.get(URL, {"families": "all"}).content.decode()
     assert 'id="quota-row-standardNCASv3_T4Family"' in everything
 
-    fragment = signed_in.get(URL, {"families": "all"}, **htmx("quota-table")).content.decode()
+    response = signed_in.get(URL, {"families": "all"}, **htmx("quota-table"))
+    fragment = response.content.decode()
     assert fragment.lstrip().startswith('<section class="card" id="quota-table">')
     assert "<html" not in fragment and 'id="quota-row-standardNCASv3_T4Family"' in fragment
+    for url in (URL, ROW_URL, "/quota/spot/"):  # the fragment and the page share a URL: caches must keep both
+        vary = signed_in.get(url, **htmx("quota-table"))["Vary"]
+        assert "HX-Request" in vary and "HX-Target" in vary
 
 
 # ---------------------------------------------------------------------------- queued demand
