@@ -9,11 +9,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from jobs import storage
-from jobs.lifecycle import HOLDING_QUOTA, PENDING
+from jobs.lifecycle import PENDING
 from jobs.models import Job, LogChunk, Node
 from jobs.scheduling import core
 from quotas import selectors as quota_selectors
-from quotas.models import Cluster, Workspace
+from quotas.models import Workspace
 from studio.errors import ApplicationError, NotFound
 
 
@@ -105,26 +105,3 @@ def job_output_path(*, job: Job, path: str) -> Path:
     if not target.exists():
         raise NotFound(f"job '{job.name}' has no output '{path}'; `studio job show` lists them")
     return target
-
-
-def compute_list(*, workspace: Workspace) -> list:
-    """The workspace's clusters, each with its busy nodes and state (two queries)."""
-    busy: dict[str, int] = {}
-    for compute, count in (Job.objects.filter(workspace=workspace, status__in=HOLDING_QUOTA).exclude(compute="serverless")
-                           .values_list("compute", "instance_count")):
-        busy[compute] = busy.get(compute, 0) + count
-    now = timezone.now()
-    clusters = list(Cluster.objects.filter(workspace=workspace).order_by("name"))
-    for cluster in clusters:
-        cluster.busy_nodes = busy.get(cluster.name, 0)
-        scaling = cluster.scaling_down_until is not None and cluster.scaling_down_until > now
-        cluster.state = "scaling down" if scaling else ("busy" if cluster.busy_nodes else "steady")
-    return clusters
-
-
-def compute_get(*, workspace: Workspace, name: str):
-    cluster = next((c for c in compute_list(workspace=workspace) if c.name == name), None)
-    if cluster is None:
-        raise NotFound(f"compute '{name}' was not found in workspace '{workspace.name}'; "
-                       "`studio compute list` shows the clusters")
-    return cluster

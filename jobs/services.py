@@ -23,17 +23,15 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from jobs import lifecycle, storage, transitions, wake
-from jobs.lifecycle import HOLDING_QUOTA, NOT_ENDED, TERMINAL, Cause, FailureKind, Outcome, Status
+from jobs.lifecycle import HOLDING_QUOTA, TERMINAL, Cause, Outcome, Status
 from jobs.models import Job, JobEvent, LogChunk, Node
 from jobs.scheduling import core
 from jobs.scheduling.service import history_load, snapshot_load, stale_nodes
 from jobs.specs import CommandJobSpec, is_remote
 from jobs.transitions import job_evict_request, lock_job
-from quotas import services as quota_services
 from quotas.core import SPOT, STANDARD
 from quotas.models import Workspace
 from studio.errors import ApplicationError, Conflict, Forbidden
-from studio.humanize import plural
 
 log = logging.getLogger(__name__)
 
@@ -326,15 +324,3 @@ def node_reap(*, now=None) -> None:
             if transition is not None:
                 transitions.node_transition(node=node, transition=transition, at=now, actor="studio")
 
-
-def compute_delete(*, workspace: Workspace, name: str) -> None:
-    """Delete a cluster that no job is waiting for or running on."""
-    from jobs.selectors import compute_get
-
-    cluster = compute_get(workspace=workspace, name=name)
-    with transaction.atomic():
-        active = Job.objects.filter(workspace=workspace, compute=name, status__in=NOT_ENDED).count()
-        if active:
-            raise Conflict(f"compute '{name}' has {plural(active, 'job')} waiting or running; cancel them or "
-                           "wait for them to end first")
-        quota_services.cluster_delete(cluster=cluster)

@@ -17,6 +17,8 @@ REGIONAL_TOTAL = "cores"
 SPOT_POOL = "lowPriorityCores"
 STANDARD = "Standard"
 SPOT = "Spot"
+SERVERLESS = "serverless"  # the usage ledger's ``compute`` for serverless nodes (else a cluster's name)
+SERVERLESS_COMPUTE = "Serverless"  # how pages, the API and the CLI name it beside the clusters
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,11 @@ class Quotas:
         return self.workspaces[workspace].subscription
 
 
-Key = tuple  # ("family", sub, family) | ("cores", sub) | ("ws", workspace, family) | ("spot", sub)
+Key = tuple
+"""A quota key: ``("family", subscription, family)``, ``("cores", subscription)``,
+``("ws", workspace, family)`` (a workspace's cap), ``("spot", subscription)``, or
+``("cluster", workspace, cluster)``, whose amounts are nodes rather than vCPUs."""
+KEY_KINDS = ("family", "cores", "ws", "spot", "cluster")
 
 
 def demand(quotas: Quotas, workspace: str, size: VmSize, nodes: int, tier: str) -> dict[Key, int]:
@@ -186,6 +192,22 @@ def usage_keys(quotas: Quotas, allocations: Iterable[tuple[str, VmSize, int, str
         for key, amount in demand(quotas, workspace, size, nodes, tier).items():
             used[key] = used.get(key, 0) + amount
     return used
+
+
+def queued_demand(needs: Iterable[Mapping[Key, int]]) -> dict[Key, tuple[int, int]]:
+    """What waiting jobs wait for, per key: each job's need (``demand(...)``, or
+    ``{("cluster", workspace, name): nodes}``) summed into (amount, number of jobs)."""
+    total: dict[Key, tuple[int, int]] = {}
+    for need in needs:
+        for key, amount in need.items():
+            so_far, jobs = total.get(key, (0, 0))
+            total[key] = (so_far + amount, jobs + 1)
+    return total
+
+
+def instances_fit(free_vcpus: int, vcpus: int) -> int:
+    """How many nodes of ``vcpus`` each fit in ``free_vcpus`` (0 when none, or the size is unknown)."""
+    return max(0, free_vcpus) // vcpus if vcpus > 0 else 0
 
 
 def queue_name(size_name: str) -> str:

@@ -143,3 +143,41 @@ class UsageRecord(models.Model):
     class Meta:
         indexes = [models.Index(fields=["workspace", "started_at"], name="usage_by_time"),
                    models.Index(fields=["ended_at"], name="usage_open")]
+
+
+class QueuedDemand(models.Model):
+    """What waiting jobs wait for, per quota key, as the last scheduling cycle saw it: vCPUs (nodes
+    for a cluster) and how many jobs. Written only by ``queued_demand_replace``; a key nobody waits
+    for has no row.
+
+    ``kind`` and ``name`` spell the key of ``quotas.core``: ``family`` (name: the family id,
+    subscription-wide), ``cores`` and ``spot`` (no name), ``ws`` (a workspace's cap for the family
+    in ``name``) and ``cluster`` (a workspace's cluster ``name``)."""
+
+    class Kind(models.TextChoices):
+        FAMILY = "family"
+        CORES = "cores"
+        WORKSPACE = "ws"
+        SPOT = "spot"
+        CLUSTER = "cluster"
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", null=True, blank=True,
+                                  help_text="For workspace caps and clusters; empty for subscription-wide keys")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=64, blank=True, help_text="The family id or the cluster's name")
+    amount = models.PositiveIntegerField(help_text="vCPUs; nodes for a cluster")
+    jobs = models.PositiveIntegerField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "queued demand"
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "kind", "name"], condition=models.Q(workspace=None),
+                                    name="one_demand_per_subscription_key"),
+            models.UniqueConstraint(fields=["workspace", "kind", "name"],
+                                    condition=models.Q(workspace__isnull=False), name="one_demand_per_workspace_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}: {self.amount} ({self.jobs} jobs)"

@@ -5,14 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from quotas import core
-from quotas.models import Cluster, Subscription, SubscriptionQuota, UsageRecord, VmSize, Workspace, WorkspaceQuota
+from quotas.core import SERVERLESS_COMPUTE
+from quotas.models import (
+    Cluster,
+    QueuedDemand,
+    Subscription,
+    SubscriptionQuota,
+    UsageRecord,
+    VmSize,
+    Workspace,
+    WorkspaceQuota,
+)
 from studio.errors import NotFound
-
-SERVERLESS_COMPUTE = "Serverless"
 
 
 def workspace_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Workspace]:
@@ -46,12 +54,38 @@ def clusters() -> list[Cluster]:
     return list(Cluster.objects.select_related("workspace", "size"))
 
 
+def cluster_list(*, workspace: Workspace) -> list[Cluster]:
+    """The workspace's clusters by name, each with ``busy_nodes`` (nodes at work now, from the usage
+    ledger), ``queued_jobs`` and ``queued_nodes`` (what jobs wait for, from the last scheduling cycle)
+    and ``state`` ("scaling down", "busy" or "steady"). Three queries, however many clusters and jobs."""
+    busy = _busy_nodes(workspace=workspace)
+    queued = {name: (amount, jobs) for name, amount, jobs in QueuedDemand.objects.filter(
+        workspace=workspace, kind=QueuedDemand.Kind.CLUSTER).values_list("name", "amount", "jobs")}
+    now = timezone.now()
+    clusters = list(Cluster.objects.filter(workspace=workspace).select_related("size").order_by("name"))
+    for cluster in clusters:
+        cluster.busy_nodes = busy.get((workspace.id, cluster.name), 0)
+        cluster.queued_nodes, cluster.queued_jobs = queued.get(cluster.name, (0, 0))
+        scaling = cluster.scaling_down_until is not None and cluster.scaling_down_until > now
+        cluster.state = "scaling down" if scaling else ("busy" if cluster.busy_nodes else "steady")
+    return clusters
+
+
 def cluster_get(*, workspace: Workspace, name: str) -> Cluster:
-    cluster = Cluster.objects.filter(workspace=workspace, name=name).select_related("size").first()
+    """One of the workspace's clusters, as ``cluster_list`` gives it."""
+    cluster = next((c for c in cluster_list(workspace=workspace) if c.name == name), None)
     if cluster is None:
         raise NotFound(f"compute '{name}' was not found in workspace '{workspace.name}'; "
                        "`studio compute list` shows the clusters")
     return cluster
+
+
+def _busy_nodes(**scope) -> dict[tuple[int, str], int]:
+    """Nodes at work now on each named cluster, by (workspace id, cluster name): the open rows of the
+    usage ledger, counted by the database (one grouped query). ``scope`` filters the ledger."""
+    rows = (UsageRecord.objects.filter(ended_at__isnull=True, **scope).exclude(compute=core.SERVERLESS)
+            .values("workspace_id", "compute").annotate(nodes=Count("id")).order_by())
+    return {(row["workspace_id"], row["compute"]): row["nodes"] for row in rows}
 
 
 def _in_use(workspace: Workspace) -> tuple[dict, dict, int]:
@@ -69,9 +103,7 @@ def _in_use(workspace: Workspace) -> tuple[dict, dict, int]:
         sub_use[core.REGIONAL_TOTAL] = sub_use.get(core.REGIONAL_TOTAL, 0) + vcpus
         if ws_id == workspace.id:
             ws_use[family] = ws_use.get(family, 0) + vcpus
-    busy_nodes: dict[tuple[int, str], int] = {}
-    for ws_id, compute in open_records.exclude(compute="serverless").values_list("workspace_id", "compute"):
-        busy_nodes[(ws_id, compute)] = busy_nodes.get((ws_id, compute), 0) + 1
+    busy_nodes = _busy_nodes(workspace__subscription=workspace.subscription_id)
     for cluster in Cluster.objects.filter(workspace__subscription=workspace.subscription_id, allocated__gt=0) \
             .select_related("size"):
         # held nodes count against quota even when idle; busy ones are in the ledger already
@@ -86,20 +118,28 @@ def _in_use(workspace: Workspace) -> tuple[dict, dict, int]:
 
 
 def quota_list(*, workspace: Workspace) -> dict:
-    """Per quota family: the subscription's limit, the workspace's cap and what is in use."""
+    """Per quota family: the subscription's limit, the workspace's cap, what is in use, and what jobs
+    queued in the subscription wait for (``queued_vcpus``, ``queued_jobs``); the same for Spot."""
     sub_use, ws_use, spot_use = _in_use(workspace)
     caps = dict(WorkspaceQuota.objects.filter(workspace=workspace).values_list("family_id", "limit"))
+    queued = {(kind, name): (amount, jobs) for kind, name, amount, jobs in QueuedDemand.objects.filter(
+        subscription_id=workspace.subscription_id, workspace=None).values_list("kind", "name", "amount", "jobs")}
     families = []
     for quota in SubscriptionQuota.objects.filter(subscription_id=workspace.subscription_id) \
             .select_related("family").order_by("family_id"):
+        key = ("cores", "") if quota.family_id == core.REGIONAL_TOTAL else ("family", quota.family_id)
+        queued_vcpus, queued_jobs = queued.get(key, (0, 0))
         families.append({
             "family": quota.family_id, "display_name": quota.family.display_name,
             "subscription_limit": quota.limit, "workspace_limit": caps.get(quota.family_id),
             "subscription_in_use": sub_use.get(quota.family_id, 0), "workspace_in_use": ws_use.get(quota.family_id, 0),
+            "queued_vcpus": queued_vcpus, "queued_jobs": queued_jobs,
         })
     subscription = Subscription.objects.get(id=workspace.subscription_id)
+    spot_vcpus, spot_jobs = queued.get(("spot", ""), (0, 0))
     return {"subscription": subscription.name, "workspace": workspace.name, "families": families,
-            "spot": {"limit": subscription.spot_vcpu_limit, "in_use": spot_use}}
+            "spot": {"limit": subscription.spot_vcpu_limit, "in_use": spot_use, "queued_vcpus": spot_vcpus,
+                     "queued_jobs": spot_jobs}}
 
 
 def usage_list(*, workspace: Workspace, since: datetime | None = None, now: datetime | None = None) -> list[dict]:
@@ -115,7 +155,7 @@ def usage_list(*, workspace: Workspace, since: datetime | None = None, now: date
         records = records.filter(Q(ended_at__isnull=True) | Q(ended_at__gte=since))  # uses the ended_at index
     for r in records.values("compute", "family", "vcpus", "tier", "price_per_hour", "started_at", "ended_at",
                             "job_name"):
-        name = SERVERLESS_COMPUTE if r["compute"] == "serverless" else r["compute"]
+        name = SERVERLESS_COMPUTE if r["compute"] == core.SERVERLESS else r["compute"]
         row = rows.setdefault(name, _usage_row(name, "cluster (deleted)"))
         start = max(r["started_at"], since) if since else r["started_at"]
         seconds = max(0.0, ((r["ended_at"] or now) - start).total_seconds())
@@ -160,7 +200,8 @@ def workspace_for_user(*, user: AbstractBaseUser, name: str | None) -> Workspace
 
 
 def vm_size_list(*, workspace: Workspace) -> list[VmSize]:
-    """The catalogue, each size with the dedicated vCPUs its family has free for this workspace."""
+    """The catalogue, each size with the dedicated vCPUs its family has free for this workspace
+    (``quota_available``) and how many nodes of it fit in them now (``instances_fit``)."""
     listing = quota_list(workspace=workspace)
     free = {}
     total = next((f for f in listing["families"] if f["family"] == core.REGIONAL_TOTAL), None)
@@ -175,6 +216,7 @@ def vm_size_list(*, workspace: Workspace) -> list[VmSize]:
     sizes = list(VmSize.objects.all())
     for size in sizes:
         size.quota_available = free.get(size.family_id, 0)
+        size.instances_fit = core.instances_fit(size.quota_available, size.vcpus)
     return sizes
 
 
@@ -309,7 +351,7 @@ def usage_by_day(*, workspace: Workspace, days: int = 14, now: datetime | None =
     by_compute: dict[str, dict] = {SERVERLESS_COMPUTE: series()}
     by_family: dict[str, dict] = {}
     for g in groups:
-        name = SERVERLESS_COMPUTE if g["compute"] == "serverless" else g["compute"]
+        name = SERVERLESS_COMPUTE if g["compute"] == core.SERVERLESS else g["compute"]
         node_seconds = [0.0] * days
         spread(node_seconds, g["first_day"], g["last_day"], float(g["nodes"]), float(g["sum_begin"]),
                float(g["sum_end"]))

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from quotas.catalogue import DEFAULT_SPOT_LIMIT, default_families, default_sizes
-from quotas.core import REGIONAL_TOTAL, SPOT_POOL
+from quotas.core import KEY_KINDS, REGIONAL_TOTAL, SPOT_POOL, Key
 from quotas.models import (
     Cluster,
+    QueuedDemand,
     QuotaFamily,
     Subscription,
     SubscriptionQuota,
@@ -22,7 +25,9 @@ from quotas.models import (
     WorkspaceMember,
     WorkspaceQuota,
 )
+from studio.db import bulk_set
 from studio.errors import ApplicationError, Conflict, Forbidden, NotFound
+from studio.humanize import plural
 
 CLUSTER_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")
 
@@ -91,35 +96,68 @@ def _check_limit(limit: int) -> None:
 
 
 @transaction.atomic
+def quota_save(*, user: AbstractBaseUser, workspace: Workspace, family_id: str, subscription_limit: int | None = None,
+               workspace_cap: int | None = None) -> bool:
+    """Set a family's vCPU quota for the workspace's subscription and the workspace's cap for it, in one
+    go: both are checked against each other (and against the other workspaces' caps) before either is
+    written, so both are saved or neither. ``None`` leaves a value as it is. Returns whether anything
+    changed."""
+    return _quota_write(user=user, subscription=workspace.subscription, family_id=family_id,
+                        limit=subscription_limit, workspace=workspace, cap=workspace_cap)
+
+
+@transaction.atomic
 def quota_set(*, user: AbstractBaseUser, subscription: Subscription, family_id: str, limit: int,
               workspace: Workspace | None = None) -> None:
     """Set a family's vCPU quota for the subscription, or a workspace's cap (never above it)."""
+    if workspace is None:
+        _quota_write(user=user, subscription=subscription, family_id=family_id, limit=limit)
+        return
     _check_limit(limit)
+    if workspace.subscription_id != subscription.id:
+        raise ApplicationError(f"workspace: '{workspace.name}' is not in subscription '{subscription.name}'",
+                               {"field": "workspace"})
+    _quota_write(user=user, subscription=subscription, family_id=family_id, workspace=workspace, cap=limit)
+
+
+def _quota_write(*, user: AbstractBaseUser, subscription: Subscription, family_id: str, limit: int | None = None,
+                 workspace: Workspace | None = None, cap: int | None = None) -> bool:
+    """Check, then write, a subscription's limit and (with ``workspace``) a workspace's cap for one family."""
+    for value in (limit, cap):
+        if value is not None:
+            _check_limit(value)
     _require_admin(user, subscription)
     family = _family(family_id)
-    sub_quota = SubscriptionQuota.objects.filter(subscription=subscription, family=family).first()
-    sub_limit = sub_quota.limit if sub_quota else 0
-    if workspace is not None:
-        if workspace.subscription_id != subscription.id:
-            raise ApplicationError(f"workspace: '{workspace.name}' is not in subscription '{subscription.name}'",
-                                   {"field": "workspace"})
-        if family.family_id == REGIONAL_TOTAL:
-            raise ApplicationError("family: the total regional vCPU quota is set for the subscription only; "
-                                   "leave out --workspace", {"field": "family"})
-        if limit > sub_limit:
-            raise ApplicationError(
-                f"limit: a workspace cap cannot exceed the subscription's quota ({sub_limit} vCPUs of "
-                f"{family.family_id}); set {sub_limit} or less, or raise the subscription's quota first",
-                {"field": "limit", "subscription_limit": sub_limit})
-        WorkspaceQuota.objects.update_or_create(workspace=workspace, family=family, defaults={"limit": limit})
-        return
-    above = list(WorkspaceQuota.objects.filter(workspace__subscription=subscription, family=family,
-                                               limit__gt=limit).values_list("workspace__name", "limit"))
-    if above:
-        names = ", ".join(f"{name} ({cap})" for name, cap in above)
-        raise Conflict(f"limit: workspace caps above {limit} vCPUs exist for {family.family_id}: {names}; "
-                       "lower them first", {"field": "limit"})
-    SubscriptionQuota.objects.update_or_create(subscription=subscription, family=family, defaults={"limit": limit})
+    if cap is not None and family.family_id == REGIONAL_TOTAL:
+        raise ApplicationError("family: the total regional vCPU quota is set for the subscription only; "
+                               "leave out --workspace", {"field": "family"})
+    # The row is locked so that two saves of the same family check each other's result.
+    current_limit = SubscriptionQuota.objects.select_for_update().filter(
+        subscription=subscription, family=family).values_list("limit", flat=True).first() or 0
+    current_cap = None if workspace is None else WorkspaceQuota.objects.filter(
+        workspace=workspace, family=family).values_list("limit", flat=True).first()
+    new_limit = current_limit if limit is None else limit
+    cap_changes = cap is not None and cap != current_cap
+    limit_changes = new_limit != current_limit
+    if cap_changes and cap > new_limit:
+        raise ApplicationError(
+            f"limit: a workspace cap cannot exceed the subscription's quota ({new_limit} vCPUs of "
+            f"{family.family_id}); set {new_limit} or less, or raise the subscription's quota first",
+            {"field": "limit", "subscription_limit": new_limit})
+    if limit_changes:
+        caps = WorkspaceQuota.objects.filter(workspace__subscription=subscription, family=family, limit__gt=new_limit)
+        if cap_changes:
+            caps = caps.exclude(workspace=workspace)  # its new cap was checked above
+        above = list(caps.order_by("workspace__name").values_list("workspace__name", "limit"))
+        if above:
+            names = ", ".join(f"{name} ({cap})" for name, cap in above)
+            raise Conflict(f"limit: workspace caps above {new_limit} vCPUs exist for {family.family_id}: {names}; "
+                           "lower them first", {"field": "limit"})
+        SubscriptionQuota.objects.update_or_create(subscription=subscription, family=family,
+                                                   defaults={"limit": new_limit})
+    if cap_changes:
+        WorkspaceQuota.objects.update_or_create(workspace=workspace, family=family, defaults={"limit": cap})
+    return limit_changes or cap_changes
 
 
 @transaction.atomic
@@ -162,8 +200,22 @@ def cluster_create(*, user: AbstractBaseUser, workspace: Workspace, name: str, s
                                       allocated=min_instances, created_by=user)
 
 
-def cluster_delete(*, cluster: Cluster) -> None:
-    """Delete a cluster; the caller has checked that no job uses it."""
+@transaction.atomic
+def cluster_delete(*, workspace: Workspace, name: str) -> None:
+    """Delete a cluster that no job is waiting for or running on. Running jobs are those with nodes
+    open in the usage ledger; waiting ones are in the queued demand the last scheduling cycle
+    recorded for the cluster."""
+    cluster = Cluster.objects.select_for_update().filter(workspace=workspace, name=name).first()
+    if cluster is None:
+        raise NotFound(f"compute '{name}' was not found in workspace '{workspace.name}'; "
+                       "`studio compute list` shows the clusters")
+    running = (UsageRecord.objects.filter(workspace=workspace, compute=cluster.name, ended_at__isnull=True)
+               .values("job_name").distinct().count())
+    waiting = QueuedDemand.objects.filter(workspace=workspace, kind=QueuedDemand.Kind.CLUSTER, name=cluster.name) \
+        .values_list("jobs", flat=True).first() or 0
+    if running + waiting:
+        raise Conflict(f"compute '{name}' has {plural(running + waiting, 'job')} waiting or running; cancel them "
+                       "or wait for them to end first", {"running": running, "waiting": waiting})
     cluster.delete()
 
 
@@ -181,3 +233,70 @@ def usage_open(*, records: list[UsageRecord]) -> None:
 
 def usage_close(*, node_ids: list[int], at: datetime) -> None:
     UsageRecord.objects.filter(node_id__in=node_ids, ended_at__isnull=True).update(ended_at=at)
+
+
+def queued_demand_replace(*, demand: Mapping[Key, tuple[int, int]]) -> None:
+    """What waiting jobs wait for, per quota key: (vCPUs — node counts for cluster keys — , number of jobs).
+
+    Replaces what the table held. The scheduling service calls it once per cycle, inside the cycle's
+    transaction (which serialises the calls). It reads the rows and writes only the difference:
+    one query when nothing changed; then one statement each for the keys nobody waits for any more,
+    the keys whose figures moved and the new keys (whose owners' names it looks up). Keys whose
+    subscription or workspace no longer exists are left out; a key of (0, 0) is no key."""
+    wanted: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for key, (amount, jobs) in demand.items():
+        if not key or key[0] not in KEY_KINDS:
+            raise ValueError(f"not a quota key: {key!r}")
+        if amount < 0 or jobs < 0:
+            raise ValueError(f"demand for {key!r} is negative: {(amount, jobs)!r}")
+        if amount or jobs:
+            wanted[_demand_row_key(key)] = (amount, jobs)
+    rows = QueuedDemand.objects.values_list("id", "kind", "subscription__name", "workspace__name", "name",
+                                            "amount", "jobs")
+    have: dict[tuple[str, str, str], tuple[int, int, int]] = {}
+    for row_id, kind, subscription, workspace, name, amount, jobs in rows:
+        have[(kind, workspace or subscription, name)] = (row_id, amount, jobs)
+    gone = [row_id for key, (row_id, _, _) in have.items() if key not in wanted]
+    changed = [(have[key][0], value) for key, value in wanted.items() if key in have and have[key][1:] != value]
+    new = {key: value for key, value in wanted.items() if key not in have}
+    if not (gone or changed or new):
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        if gone:
+            QueuedDemand.objects.filter(id__in=gone).delete()
+        if changed:
+            bulk_set(QueuedDemand, [QueuedDemand(id=row_id, amount=amount, jobs=jobs, updated_at=now)
+                                    for row_id, (amount, jobs) in changed], ["amount", "jobs", "updated_at"])
+        if new:
+            QueuedDemand.objects.bulk_create(_demand_rows(new, now))
+
+
+def _demand_row_key(key: Key) -> tuple[str, str, str]:
+    """A quota key as the table spells it: (kind, the subscription's or workspace's name, name)."""
+    kind = key[0]
+    return (kind, key[1], key[2] if kind in ("family", "ws", "cluster") else "")
+
+
+_PER_WORKSPACE = ("ws", "cluster")  # keys owned by a workspace; the others by a subscription
+
+
+def _demand_rows(new: dict[tuple[str, str, str], tuple[int, int]], now: datetime) -> list[QueuedDemand]:
+    workspaces = {name: (ws_id, sub_id) for name, ws_id, sub_id in Workspace.objects.filter(
+        name__in={owner for kind, owner, _ in new if kind in _PER_WORKSPACE}).values_list(
+        "name", "id", "subscription_id")}
+    subscriptions = dict(Subscription.objects.filter(
+        name__in={owner for kind, owner, _ in new if kind not in _PER_WORKSPACE}).values_list("name", "id"))
+    rows = []
+    for (kind, owner, name), (amount, jobs) in new.items():
+        if kind in _PER_WORKSPACE:
+            if owner not in workspaces:
+                continue
+            workspace_id, subscription_id = workspaces[owner]
+        elif owner in subscriptions:
+            workspace_id, subscription_id = None, subscriptions[owner]
+        else:
+            continue
+        rows.append(QueuedDemand(subscription_id=subscription_id, workspace_id=workspace_id, kind=kind, name=name,
+                                 amount=amount, jobs=jobs, updated_at=now))
+    return rows

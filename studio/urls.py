@@ -25,7 +25,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("jobs/", include("jobs.urls")),
     path("submit/", include("jobs.wizard.urls")),
-    path("compute/", include("jobs.compute_urls")),
+    path("compute/", include("quotas.compute_urls")),
     path("quota/", include("quotas.urls")),
     path("previews/", include("previews.urls")),
     path("designer/", views.designer, name="designer"),

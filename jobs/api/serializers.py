@@ -114,27 +114,3 @@ class LogOutputSerializer(serializers.Serializer):
 class OutputFileSerializer(serializers.Serializer):
     path = serializers.CharField()
     size = serializers.IntegerField()
-
-
-class ComputeCreateInputSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    size = serializers.CharField(help_text="A VM size from the catalogue, e.g. Standard_DS3_v2")
-    min_instances = serializers.IntegerField(min_value=0, default=0)
-    max_instances = serializers.IntegerField(min_value=1, default=1)
-    idle_time_before_scale_down = serializers.IntegerField(min_value=0, default=120, help_text="seconds")
-    workspace = serializers.CharField(required=False)
-
-
-class ComputeOutputSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    type = serializers.CharField(default="amlcompute")
-    size = serializers.CharField(source="size_id")
-    min_instances = serializers.IntegerField()
-    max_instances = serializers.IntegerField()
-    idle_time_before_scale_down = serializers.IntegerField(source="idle_seconds")
-    allocated_nodes = serializers.IntegerField(source="allocated")
-    busy_nodes = serializers.IntegerField()
-    state = serializers.CharField()
-    idle_since = serializers.DateTimeField(allow_null=True)
-    scaling_down_until = serializers.DateTimeField(allow_null=True)
-    created_at = serializers.DateTimeField()

@@ -13,6 +13,4 @@ urlpatterns = [
     path("jobs/<str:name>/outputs", views.JobOutputsApi.as_view(), name="job-outputs"),
     path("jobs/<str:name>/download", views.JobOutputDownloadApi.as_view(), name="job-outputs-all"),
     path("jobs/<str:name>/outputs/<path:path>", views.JobOutputDownloadApi.as_view(), name="job-output-download"),
-    path("computes", views.ComputeListCreateApi.as_view(), name="compute-list"),
-    path("computes/<str:name>", views.ComputeDetailApi.as_view(), name="compute-detail"),
 ]

@@ -17,8 +17,6 @@ from rest_framework.views import APIView
 
 from jobs import selectors, services
 from jobs.api.serializers import (
-    ComputeCreateInputSerializer,
-    ComputeOutputSerializer,
     ExplainOutputSerializer,
     JobDetailOutputSerializer,
     JobOutputSerializer,
@@ -32,7 +30,6 @@ from jobs.scheduling import core
 from jobs.specs import SpecError, load_command_job
 from jobs.specs.overrides import with_name
 from jobs.tracking import selectors as tracking_selectors
-from quotas import services as quota_services
 from studio.errors import ApplicationError
 
 
@@ -235,7 +232,6 @@ class ExplainApi(APIView):
         workspace = selectors.workspace_for_submit(user=request.user, name=request.data.get("workspace"))
         decision = services.job_explain(spec=spec, workspace=workspace)
         return Response(ExplainOutputSerializer(explanation(decision)).data)
-        return Response(body)
 
 
 class JobEvictApi(APIView):
@@ -246,36 +242,3 @@ class JobEvictApi(APIView):
         job = selectors.job_get_for_user(user=request.user, name=name)
         job = services.job_evict(job=job, user=request.user)
         return Response(JobDetailOutputSerializer(job).data)
-
-
-class ComputeListCreateApi(APIView):
-    @extend_schema(parameters=[OpenApiParameter("workspace", str)], responses=ComputeOutputSerializer(many=True))
-    def get(self, request):
-        workspace = selectors.workspace_for_submit(user=request.user, name=request.query_params.get("workspace"))
-        return Response(ComputeOutputSerializer(selectors.compute_list(workspace=workspace), many=True).data)
-
-    @extend_schema(request=ComputeCreateInputSerializer, responses={201: ComputeOutputSerializer})
-    def post(self, request):
-        data = ComputeCreateInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        workspace = selectors.workspace_for_submit(user=request.user, name=values.get("workspace"))
-        cluster = quota_services.cluster_create(
-            user=request.user, workspace=workspace, name=values["name"], size=values["size"],
-            min_instances=values["min_instances"], max_instances=values["max_instances"],
-            idle_seconds=values["idle_time_before_scale_down"])
-        return Response(ComputeOutputSerializer(selectors.compute_get(workspace=workspace, name=cluster.name)).data,
-                        status=status.HTTP_201_CREATED)
-
-
-class ComputeDetailApi(APIView):
-    @extend_schema(parameters=[OpenApiParameter("workspace", str)], responses=ComputeOutputSerializer)
-    def get(self, request, name: str):
-        workspace = selectors.workspace_for_submit(user=request.user, name=request.query_params.get("workspace"))
-        return Response(ComputeOutputSerializer(selectors.compute_get(workspace=workspace, name=name)).data)
-
-    @extend_schema(parameters=[OpenApiParameter("workspace", str)], responses={204: None})
-    def delete(self, request, name: str):
-        workspace = selectors.workspace_for_submit(user=request.user, name=request.query_params.get("workspace"))
-        services.compute_delete(workspace=workspace, name=name)
-        return Response(status=status.HTTP_204_NO_CONTENT)

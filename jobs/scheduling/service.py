@@ -34,6 +34,7 @@ from jobs.scheduling import core
 from jobs.transitions import SCHEDULED_TYPES, job_evict_request
 from quotas import selectors as quota_selectors
 from quotas import services as quota_services
+from quotas.core import queued_demand
 from quotas.models import Cluster, UsageRecord
 
 log = logging.getLogger(__name__)
@@ -168,20 +169,10 @@ def schedule_cycle(*, now=None) -> list[core.Decision]:
                 job_evict_request(job_id=decision.job_id, reason=decision.reason, at=now)
             elif isinstance(decision, core.ScaleCluster):
                 _apply_scale(decision, now)
-        quota_services.queued_demand_replace(demand=_queued_demand(waits))
+        quota_services.queued_demand_replace(demand=queued_demand(wait.demand for wait in waits))
         if admitted_nodes:
             transaction.on_commit(lambda: wake.wake_workers(admitted_nodes), robust=True)
     return decisions
-
-
-def _queued_demand(waits: list[core.Wait]) -> dict:
-    """What waiting jobs wait for, per quota key: (vCPUs or nodes, jobs)."""
-    demand: dict = {}
-    for wait in waits:
-        for key, amount in wait.demand.items():
-            vcpus, jobs = demand.get(key, (0, 0))
-            demand[key] = (vcpus + amount, jobs + 1)
-    return demand
 
 
 def _pending_jobs(ids: Iterable[int], rows: dict[int, dict]) -> dict[int, Job]:
@@ -220,7 +211,8 @@ def _apply_admits(admits: list[core.Admit], snapshot: core.Snapshot, now) -> lis
     quota_services.usage_open(records=records)
     for job in jobs:
         if job.compute != core.SERVERLESS:
-            cluster = Cluster.objects.get(workspace_id=job.workspace_id, name=job.compute)
+            # locked: a delete of this cluster waits for the admission (and then sees the job running)
+            cluster = Cluster.objects.select_for_update().get(workspace_id=job.workspace_id, name=job.compute)
             quota_services.cluster_scale(cluster_id=cluster.id,
                                          allocated=by_id[job.id].scale_cluster_to or cluster.allocated,
                                          scaling_down_until=None, idle_since=None)

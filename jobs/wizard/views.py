@@ -176,7 +176,7 @@ def _compute_context(request, workspace) -> wizard.ComputeContext:
         cluster.name: wizard.ClusterOption(
             name=cluster.name, instance_type=cluster.size_id, max_instances=cluster.max_instances,
             min_instances=cluster.min_instances, state=cluster.state, busy_nodes=cluster.busy_nodes)
-        for cluster in job_selectors.compute_list(workspace=workspace)
+        for cluster in quota_selectors.cluster_list(workspace=workspace)
     }
     return wizard.ComputeContext(serverless_allowed=_serverless(request), sizes=sizes, clusters=clusters,
                                  spot_available=max(0, spot["limit"] - spot["in_use"]))

@@ -1,4 +1,4 @@
-"""Input and output shapes of the quota, usage and catalogue API. No business logic here."""
+"""Input and output shapes of the quota, usage, catalogue and compute API. No business logic here."""
 
 from rest_framework import serializers
 
@@ -20,11 +20,15 @@ class QuotaFamilyOutputSerializer(serializers.Serializer):
     workspace_limit = serializers.IntegerField(allow_null=True)
     subscription_in_use = serializers.IntegerField()
     workspace_in_use = serializers.IntegerField()
+    queued_vcpus = serializers.IntegerField(help_text="vCPUs of this family that jobs queued in the subscription wait for")
+    queued_jobs = serializers.IntegerField(help_text="How many queued jobs wait for them")
 
 
 class SpotOutputSerializer(serializers.Serializer):
     limit = serializers.IntegerField()
     in_use = serializers.IntegerField()
+    queued_vcpus = serializers.IntegerField(help_text="Spot vCPUs that queued jobs wait for")
+    queued_jobs = serializers.IntegerField()
 
 
 class QuotaListOutputSerializer(serializers.Serializer):
@@ -59,4 +63,29 @@ class VmSizeOutputSerializer(serializers.Serializer):
     price_spot = serializers.FloatField(allow_null=True)
     category = serializers.CharField()
     serverless = serializers.CharField()
-    quota_available = serializers.IntegerField()
+    quota_available = serializers.IntegerField(help_text="Dedicated vCPUs of the size's family free for the workspace")
+    instances_fit = serializers.IntegerField(help_text="Dedicated nodes of this size that fit in them now")
+
+
+class ComputeCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    size = serializers.CharField(help_text="A VM size from the catalogue, e.g. Standard_DS3_v2")
+    min_instances = serializers.IntegerField(min_value=0, default=0)
+    max_instances = serializers.IntegerField(min_value=1, default=1)
+    idle_time_before_scale_down = serializers.IntegerField(min_value=0, default=120, help_text="seconds")
+    workspace = serializers.CharField(required=False)
+
+
+class ComputeOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField(default="amlcompute")
+    size = serializers.CharField(source="size_id")
+    min_instances = serializers.IntegerField()
+    max_instances = serializers.IntegerField()
+    idle_time_before_scale_down = serializers.IntegerField(source="idle_seconds")
+    allocated_nodes = serializers.IntegerField(source="allocated")
+    busy_nodes = serializers.IntegerField()
+    state = serializers.CharField()
+    idle_since = serializers.DateTimeField(allow_null=True)
+    scaling_down_until = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from quotas import selectors, services
 from quotas.api.serializers import (
+    ComputeCreateInputSerializer,
+    ComputeOutputSerializer,
     QuotaListOutputSerializer,
     QuotaSetInputSerializer,
     SpotQuotaSetInputSerializer,
@@ -32,8 +35,8 @@ class QuotaListSetApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         target = selectors.workspace_for_user(user=request.user, name=values.get("workspace"))
-        services.quota_set(user=request.user, subscription=target.subscription, family_id=values["family"],
-                           limit=values["limit"], workspace=target if values.get("workspace") else None)
+        limit = {"workspace_cap" if values.get("workspace") else "subscription_limit": values["limit"]}
+        services.quota_save(user=request.user, workspace=target, family_id=values["family"], **limit)
         return Response(QuotaListOutputSerializer(selectors.quota_list(workspace=target)).data)
 
 
@@ -78,3 +81,36 @@ class VmSizeListApi(APIView):
     def get(self, request):
         workspace = selectors.workspace_for_user(user=request.user, name=request.query_params.get("workspace"))
         return Response(VmSizeOutputSerializer(selectors.vm_size_list(workspace=workspace), many=True).data)
+
+
+class ComputeListCreateApi(APIView):
+    @extend_schema(parameters=[WORKSPACE], responses=ComputeOutputSerializer(many=True))
+    def get(self, request):
+        workspace = selectors.workspace_for_user(user=request.user, name=request.query_params.get("workspace"))
+        return Response(ComputeOutputSerializer(selectors.cluster_list(workspace=workspace), many=True).data)
+
+    @extend_schema(request=ComputeCreateInputSerializer, responses={201: ComputeOutputSerializer})
+    def post(self, request):
+        data = ComputeCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        workspace = selectors.workspace_for_user(user=request.user, name=values.get("workspace"))
+        cluster = services.cluster_create(
+            user=request.user, workspace=workspace, name=values["name"], size=values["size"],
+            min_instances=values["min_instances"], max_instances=values["max_instances"],
+            idle_seconds=values["idle_time_before_scale_down"])
+        return Response(ComputeOutputSerializer(selectors.cluster_get(workspace=workspace, name=cluster.name)).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class ComputeDetailApi(APIView):
+    @extend_schema(parameters=[WORKSPACE], responses=ComputeOutputSerializer)
+    def get(self, request, name: str):
+        workspace = selectors.workspace_for_user(user=request.user, name=request.query_params.get("workspace"))
+        return Response(ComputeOutputSerializer(selectors.cluster_get(workspace=workspace, name=name)).data)
+
+    @extend_schema(parameters=[WORKSPACE], responses={204: None})
+    def delete(self, request, name: str):
+        workspace = selectors.workspace_for_user(user=request.user, name=request.query_params.get("workspace"))
+        services.cluster_delete(workspace=workspace, name=name)
+        return Response(status=status.HTTP_204_NO_CONTENT)

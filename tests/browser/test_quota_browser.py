@@ -1,8 +1,10 @@
-"""Quota & usage and Compute in a real browser, against the live studio with a real local executor."""
+"""Quota & usage in a real browser, against the live studio with a real local executor (Compute:
+test_compute_browser.py)."""
 
 from __future__ import annotations
 
 import random
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -13,11 +15,16 @@ from jobs import services
 from jobs.models import TERMINAL, JobStatus
 from jobs.specs import load_command_job
 from quotas.models import UsageRecord, WorkspaceQuota
-from quotas.services import cluster_create
-from tests.browser.conftest import screenshot
+from quotas.services import cluster_create, queued_demand_replace
+from tests.browser.conftest import SCREENSHOTS, screenshot
 from tests.jobs.helpers import wait_for_status, with_environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def screenshot_path(name: str):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / f"{name}.png"
 
 
 def _history(user, workspace):
@@ -54,18 +61,28 @@ def _saving(family: str):
                              and response.request.headers.get("hx-request") == "true")
 
 
-def _submit(user, workspace, command: str):
-    spec = load_command_job(with_environment(f"command: {command}\n"))
-    return services.job_submit(user=user, workspace=workspace, spec=spec)
+@contextmanager
+def running_job(user, workspace, text: str):
+    """A job of ``text`` (YAML without its environment), submitted and Running; canceled on the way out."""
+    job = services.job_submit(user=user, workspace=workspace, spec=load_command_job(with_environment(text)))
+    try:
+        wait_for_status(job.name, {JobStatus.RUNNING})
+        yield job
+    finally:
+        job.refresh_from_db()
+        if job.status not in TERMINAL:
+            services.job_cancel(job=job, user=user)
+        wait_for_status(job.name, TERMINAL)
 
 
 def test_it_lists_serverless_with_a_running_jobs_usage_and_edits_quota_in_place(page, studio_url, user, workspace):
     cluster_create(user=user, workspace=workspace, name="cpu-cluster", size="Standard_DS3_v2", min_instances=0,
                    max_instances=2, idle_seconds=300)
     _history(user, workspace)
-    job = _submit(user, workspace, "sleep 60")
-    try:
-        wait_for_status(job.name, {JobStatus.RUNNING})
+    with running_job(user, workspace, "command: sleep 60\n"):
+        # What the scheduling cycle records for waiting jobs (three DSv3 jobs, one Spot job).
+        queued_demand_replace(demand={("family", "sub-1", "standardDSv3Family"): (24, 3),
+                                      ("cores", "sub-1"): (24, 3), ("spot", "sub-1"): (8, 1)})
 
         page.goto(f"{studio_url}/quota/")
         rows = page.locator("#usage-by-compute tbody tr")
@@ -78,6 +95,9 @@ def test_it_lists_serverless_with_a_running_jobs_usage_and_edits_quota_in_place(
         expect(page.locator("#usage-by-compute tr[data-compute=cpu-cluster]")).to_be_visible()
         expect(page.locator("#serverless-now .stat-value").first).to_have_text("1")
         expect(page.locator("#usage-chart svg.usage-chart rect.segment").first).to_be_visible()
+        queued = page.locator("#quota-row-standardDSv3Family .queued-demand")
+        expect(queued).to_have_text("24 vCPUs queued · 3 jobs")
+        expect(page.locator("#spot-pool .queued-demand")).to_have_text("8 vCPUs queued · 1 job")
         screenshot(page, "quota-usage")
 
         # In-place edit: the row becomes a form, saving puts the row back with the new cap.
@@ -110,38 +130,34 @@ def test_it_lists_serverless_with_a_running_jobs_usage_and_edits_quota_in_place(
         expect(page.locator("#usage-chart .legend")).to_contain_text("standardDSv2Family")
         expect(page).to_have_url(f"{studio_url}/quota/?metric=cost_usd&by=family")
 
-        page.goto(f"{studio_url}/compute/")
-        first = page.locator(".compute-table tbody tr").first
-        expect(first).to_contain_text("Serverless")
-        expect(first.locator("td").nth(3)).to_have_text("1")
-        expect(page.locator("#serverless")).to_contain_text("No cluster to create")
-        expect(page.locator("#cluster-cpu-cluster")).to_contain_text("Standard_DS3_v2")
-        screenshot(page, "compute")
-
         page.set_viewport_size({"width": 390, "height": 844})
         page.goto(f"{studio_url}/quota/")
         expect(page.locator("#usage-by-compute tr[data-compute=Serverless]")).to_be_attached()
         screenshot(page, "quota-usage-narrow")
-    finally:
-        job.refresh_from_db()
-        if job.status not in TERMINAL:
-            services.job_cancel(job=job, user=user)
-        wait_for_status(job.name, TERMINAL)
+
+        # The queued figure leads to the waiting jobs.
+        page.set_viewport_size({"width": 1360, "height": 900})
+        page.locator("#quota-row-standardDSv3Family .queued-demand").click()
+        expect(page).to_have_url(f"{studio_url}/jobs/?status=Queued")
 
 
-def test_it_creates_and_deletes_a_cluster_from_the_compute_page(page, studio_url, user, workspace):
-    page.goto(f"{studio_url}/compute/")
-    page.fill("#id_name", "gpu-x")
-    page.select_option("#id_size", "Standard_NC4as_T4_v3")
-    page.fill("#id_min_instances", "3")
-    page.fill("#id_max_instances", "1")
-    page.get_by_role("button", name="Create cluster").click()
-    expect(page.locator("#id_min_instances ~ .field-error")).to_contain_text("3 is more than max_instances (1)")
-    expect(page.locator("#id_size")).to_have_value("Standard_NC4as_T4_v3")
-    page.fill("#id_min_instances", "0")
-    page.get_by_role("button", name="Create cluster").click()
-    expect(page.locator(".message.success")).to_contain_text("Created compute cluster 'gpu-x'")
-    page.locator("#cluster-gpu-x").get_by_role("link", name="Delete gpu-x").click()
-    page.get_by_role("button", name="Delete gpu-x").click()
-    expect(page.locator(".message.success")).to_contain_text("Deleted compute cluster 'gpu-x'")
-    expect(page.locator("#cluster-gpu-x")).to_have_count(0)
+def test_the_chart_of_small_usage_has_distinct_y_axis_ticks(page, studio_url, user, workspace):
+    """A few one-minute nodes: hundredths of a vCPU-hour a day, where the axis used to read
+    0.01 / 0.01 / 0.01."""
+    now = timezone.now()
+    UsageRecord.objects.bulk_create([
+        UsageRecord(workspace=workspace, user=user, job_name=f"tiny-{day}", node_id=8_000_000 + day,
+                    compute="serverless", vm_size="Standard_D2as_v4", family="standardDASv4Family", tier="Standard",
+                    vcpus=2, price_per_hour=0.096, started_at=now - timedelta(days=day, minutes=1 + day % 3),
+                    ended_at=now - timedelta(days=day))
+        for day in range(1, 6)])
+
+    page.goto(f"{studio_url}/quota/#usage-chart")
+    ticks = page.locator("#usage-chart svg.usage-chart.wide text.axis-label[text-anchor=end]").all_text_contents()
+    # e.g. 0 / 0.025 / 0.050 / 0.075 / 0.100 for 0.1 vCPU-hours on the busiest day
+    assert len(set(ticks)) == 5 and ticks[0] == "0" and all(t.startswith("0.0") for t in ticks[1:4]), ticks
+    page.locator("#usage-chart").get_by_role("link", name="Cost (USD)").click()
+    expect(page.locator("#usage-chart a[aria-current=true]").first).to_have_text("Cost (USD)")
+    ticks = page.locator("#usage-chart svg.usage-chart.wide text.axis-label[text-anchor=end]").all_text_contents()
+    assert len(set(ticks)) == 5, ticks
+    page.locator("#usage-chart").screenshot(path=str(screenshot_path("quota-chart-small-values")))

@@ -62,10 +62,13 @@ def test_it_lists_serverless_first_with_the_jobs_usage(signed_in, user, workspac
     assert re.search(r'<a href="/compute/" class="active">Compute</a>', html)
 
 
-def test_the_vm_size_select_lists_the_catalogue_with_vcpus_price_and_free_quota(signed_in, workspace):
+def test_the_vm_size_select_says_how_many_nodes_the_free_quota_holds(signed_in, workspace):
     html = signed_in.get(URL).content.decode()
     assert ('<option value="Standard_DS3_v2" selected>Standard_DS3_v2 · 4 vCPUs · 14 GiB · $0.293/h · '
-            "20 vCPUs of quota free</option>") in html
+            "quota fits 5 nodes</option>") in html
+    assert re.search(r'<option value="Standard_D32s_v3">Standard_D32s_v3 · 32 vCPUs · 128 GiB · \$[\d.]+/h · '
+                     r"does not fit \(needs 32 vCPUs, 20 free\)</option>", html)
+    assert re.search(r'<option value="Standard_D2s_v3">[^<]* · quota fits 10 nodes</option>', html)
     assert '<optgroup label="GPU for training">' in html
     select = re.search(r'<select id="id_size".*?</select>', html, re.S).group(0)
     assert len(re.findall(r"<option value=", select)) == 70
@@ -140,6 +143,9 @@ def test_it_refuses_to_delete_a_cluster_that_jobs_use(signed_in, user, workspace
     row = cells(signed_in.get(URL).content.decode(), 'id="cluster-cpu-cluster"')
     assert (row[3], row[4], row[5]) == ("1", "1", "Busy")
 
+    confirm = signed_in.get("/compute/cpu-cluster/delete/").content.decode()
+    assert '<p class="notice warn" role="status">1 node busy: it can be deleted once they have ended.</p>' in confirm
+
     response = signed_in.post("/compute/cpu-cluster/delete/")
 
     assert response.status_code == 409
@@ -147,6 +153,23 @@ def test_it_refuses_to_delete_a_cluster_that_jobs_use(signed_in, user, workspace
             "first.") in response.content.decode()
     assert Cluster.objects.filter(name="cpu-cluster").exists()
     assert Job.objects.get(id=job.id).status == "Provisioning"
+
+
+def test_it_shows_the_jobs_waiting_for_a_cluster_linked_to_them(signed_in, user, workspace):
+    quota_services.cluster_create(user=user, workspace=workspace, name="cpu-cluster", size="Standard_DS3_v2")
+    quota_services.queued_demand_replace(demand={("cluster", "ws-1", "cpu-cluster"): (3, 2)})
+
+    html = signed_in.get(URL).content.decode()
+
+    state = re.search(r'<tr id="cluster-cpu-cluster".*?</tr>', html, re.S).group(0)
+    assert '<a class="queued-demand" href="/jobs/?compute=cpu-cluster&amp;status=Queued">2 jobs waiting for 3 nodes</a>' \
+        in state
+    assert cells(html, 'id="cluster-cpu-cluster"')[5] == "Steady no nodes 2 jobs waiting for 3 nodes"
+
+    confirm = signed_in.get("/compute/cpu-cluster/delete/").content.decode()
+    assert "2 jobs waiting for it: it can be deleted once they have ended." in confirm
+    assert signed_in.post("/compute/cpu-cluster/delete/").status_code == 409
+    assert Cluster.objects.filter(name="cpu-cluster").exists()
 
 
 def test_it_shows_a_cluster_scaling_down_until_when(signed_in, user, workspace):

@@ -12,7 +12,7 @@ from jobs.services import job_submit
 from jobs.specs import load_command_job
 from quotas import selectors
 from quotas.models import Subscription, SubscriptionQuota, UsageRecord, WorkspaceMember, WorkspaceQuota
-from quotas.services import cluster_create, quota_set, workspace_ensure
+from quotas.services import cluster_create, queued_demand_replace, quota_set, workspace_ensure
 from quotas.views import meter
 from tests.jobs.helpers import with_environment
 
@@ -137,9 +137,37 @@ def test_it_hides_families_without_quota_until_asked(signed_in, workspace):
     everything = signed_in.get(URL, {"families": "all"}).content.decode()
     assert 'id="quota-row-standardNCASv3_T4Family"' in everything
 
-    fragment = signed_in.get(URL, {"families": "all"}, **htmx("quota-table")).content.decode()
+    response = signed_in.get(URL, {"families": "all"}, **htmx("quota-table"))
+    fragment = response.content.decode()
     assert fragment.lstrip().startswith('<section class="card" id="quota-table">')
     assert "<html" not in fragment and 'id="quota-row-standardNCASv3_T4Family"' in fragment
+    for url in (URL, ROW_URL, "/quota/spot/"):  # the fragment and the page share a URL: caches must keep both
+        vary = signed_in.get(url, **htmx("quota-table"))["Vary"]
+        assert "HX-Request" in vary and "HX-Target" in vary
+
+
+# ---------------------------------------------------------------------------- queued demand
+
+def test_the_page_shows_queued_demand_per_family_and_for_spot_linked_to_the_waiting_jobs(signed_in, workspace):
+    queued_demand_replace(demand={("family", "sub-1", FAMILY): (24, 2), ("cores", "sub-1"): (24, 2),
+                                  ("ws", "ws-1", FAMILY): (24, 2), ("spot", "sub-1"): (4, 1)})
+
+    html = signed_in.get(URL).content.decode()
+
+    row = family_row(html, FAMILY)
+    link = re.search(r'<a class="badge Queued queued-demand" href="([^"]+)"[^>]*>([^<]+)</a>', row)
+    assert link and link.groups() == ("/jobs/?status=Queued", "24 vCPUs queued · 2 jobs")
+    assert "queued-demand" not in family_row(html, "standardDASv4Family")  # nothing waits for it
+    spot = text(re.search(r'id="spot-pool".*?</section>', html, re.S).group(0))
+    assert "4 vCPUs queued · 1 job" in spot
+    total = text(re.search(r'id="regional-total".*?</section>', html, re.S).group(0))
+    assert "24 vCPUs queued · 2 jobs" in total
+
+
+def test_a_family_that_jobs_wait_for_is_shown_even_without_quota(signed_in, workspace):
+    queued_demand_replace(demand={("family", "sub-1", "standardNCASv3_T4Family"): (4, 1)})
+    html = signed_in.get(URL).content.decode()
+    assert "4 vCPUs queued · 1 job" in family_row(html, "standardNCASv3_T4Family")  # 0 vCPUs, yet shown
 
 
 # ------------------------------------------------------------------------ in-place editing

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from jobs import compute_views
+from quotas import compute_views
 
 app_name = "compute"
 

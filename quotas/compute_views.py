@@ -11,13 +11,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from jobs import selectors as job_selectors
-from jobs import services as job_services
 from quotas import selectors as quota_selectors
 from quotas import services as quota_services
 from studio.context import current_workspace
 from studio.errors import ApplicationError, NotFound
-from studio.humanize import duration
+from studio.humanize import duration, plural
 
 SECTION = "compute"
 DEFAULT_SIZE = "Standard_DS3_v2"
@@ -67,14 +65,17 @@ def compute_delete(request: HttpRequest, name: str) -> HttpResponse:
     """GET asks for confirmation; POST deletes, or says why it cannot (jobs still use the cluster)."""
     workspace = _workspace_or_404(request)
     try:
-        cluster = job_selectors.compute_get(workspace=workspace, name=name)
+        cluster = quota_selectors.cluster_get(workspace=workspace, name=name)
     except NotFound as error:
         raise Http404(error.message) from None
-    context = {"section": SECTION, "workspace": workspace, "cluster": cluster}
+    in_use = [plural(cluster.busy_nodes, "node") + " busy"] if cluster.busy_nodes else []
+    if cluster.queued_jobs:
+        in_use.append(f"{plural(cluster.queued_jobs, 'job')} waiting for it")
+    context = {"section": SECTION, "workspace": workspace, "cluster": cluster, "in_use": " and ".join(in_use)}
     if request.method == "GET":
         return render(request, "compute/delete.html", context)
     try:
-        job_services.compute_delete(workspace=workspace, name=cluster.name)
+        quota_services.cluster_delete(workspace=workspace, name=cluster.name)
     except ApplicationError as error:
         context["error"] = error.message
         return render(request, "compute/delete.html", context, status=error.http_status)
@@ -111,7 +112,7 @@ def _context(workspace, values: dict) -> dict:
     sizes = quota_selectors.vm_size_list(workspace=workspace)
     by_name = {size.name: size for size in sizes}
     clusters = []
-    for cluster in job_selectors.compute_list(workspace=workspace):
+    for cluster in quota_selectors.cluster_list(workspace=workspace):
         size = by_name.get(cluster.size_id)
         scaling_until = cluster.scaling_down_until if cluster.state == "scaling down" else None
         idle_for = None
@@ -124,6 +125,8 @@ def _context(workspace, values: dict) -> dict:
             "state": cluster.state, "scaling_down_until": scaling_until, "idle_for": idle_for,
             "idle_seconds": cluster.idle_seconds, "idle_label": duration(cluster.idle_seconds),
             "in_use": usage.get(cluster.name, {}).get("nodes_in_use", 0),
+            "queued": (f"{plural(cluster.queued_jobs, 'job')} waiting for {plural(cluster.queued_nodes, 'node')}"
+                       if cluster.queued_jobs else ""),
         })
     return {
         "section": SECTION, "workspace": workspace, "serverless": serverless, "clusters": clusters,
@@ -131,15 +134,23 @@ def _context(workspace, values: dict) -> dict:
     }
 
 
+def fit_label(size) -> str:
+    """How many dedicated nodes of ``size`` the workspace's free quota holds now: "quota fits 5 nodes",
+    or why none: "does not fit (needs 32 vCPUs, 20 free)"."""
+    if size.instances_fit:
+        return f"quota fits {plural(size.instances_fit, 'node')}"
+    return f"does not fit (needs {plural(size.vcpus, 'vCPU')}, {size.quota_available} free)"
+
+
 def _size_groups(sizes) -> list[dict]:
     groups: dict[str, list] = {}
     for size in sorted(sizes, key=lambda s: (s.gpus > 0, s.vcpus, s.name)):
-        parts = [f"{size.vcpus} vCPU{'s' if size.vcpus != 1 else ''}", f"{size.memory_gib:g} GiB"]
+        parts = [plural(size.vcpus, "vCPU"), f"{size.memory_gib:g} GiB"]
         if size.gpus:
             parts.append(f"{size.gpus}× {size.gpu_model or 'GPU'}")
         if size.price_dedicated is not None:
             parts.append(f"${size.price_dedicated:.3f}/h")
-        parts.append(f"{size.quota_available} vCPUs of quota free")
+        parts.append(fit_label(size))
         detail = " · ".join(parts)
         groups.setdefault(size.category, []).append({"name": size.name, "label": f"{size.name} · {detail}"})
     return [{"label": CATEGORY_LABELS.get(category, category), "sizes": items}
