@@ -65,14 +65,18 @@ def post(client, run, step, data, files=None):
     return client.post(url(run, step), {**data, **(files or {})})
 
 
-def code_data(command: str, literals=(), data=(), initial_data: int = 0, **extra) -> dict:
-    """The code step's POST: the command, its formsets' management forms and rows."""
-    body = {"command": command, "literals-TOTAL_FORMS": str(len(literals)), "literals-INITIAL_FORMS": "0",
-            "data-TOTAL_FORMS": str(len(data)), "data-INITIAL_FORMS": str(initial_data), **extra}
-    for index, (name, type_, value) in enumerate(literals):
-        body |= {f"literals-{index}-name": name, f"literals-{index}-type": type_, f"literals-{index}-value": value}
-    for index, row in enumerate(data):
-        body |= {f"data-{index}-{key}": value for key, value in row.items()}
+def code_data(command: str, literals=(), data=(), initial_data: int = 0, outputs=(), env=(), **extra) -> dict:
+    """The code step's POST: the command, its tables' management forms and rows, other fields."""
+    body = {"command": command, "timeout": "", "distribution_type": "", "process_count_per_instance": "",
+            "worker_count": "", **extra}
+    tables = {"literals": [dict(zip(("name", "type", "value"), row)) for row in literals], "data": list(data),
+              "outputs": [dict(zip(("name", "type", "mode"), row)) for row in outputs],
+              "env": [dict(zip(("name", "value"), row)) for row in env]}
+    for table, rows in tables.items():
+        body |= {f"{table}-TOTAL_FORMS": str(len(rows)),
+                 f"{table}-INITIAL_FORMS": str(initial_data if table == "data" else 0)}
+        for index, row in enumerate(rows):
+            body |= {f"{table}-{index}-{key}": value for key, value in row.items()}
     return body
 
 
@@ -300,7 +304,131 @@ def test_literal_inputs_are_checked_on_their_row(client_in, serverless):
     response = post(client_in, run, "code", code_data("echo ${{inputs.epochs}}",
                                                       literals=[("epochs", "integer", "ten")]))
     assert "an input of type integer needs a value such as `value: 5`, got 'ten'" in text(response)
-    assert response.context["literals"].forms[0].errors["value"]
+    assert response.context["formsets"]["literals"].forms[0].errors["value"]
+
+
+# The code step: rows, file controls, live re-checks, the new fields ------------------------
+
+def test_it_shows_file_controls_and_a_different_example_in_each_row(client_in, serverless):
+    run = start(client_in)
+    walk_to_code(client_in, run)
+    page = text(client_in.get(url(run, "code")))
+    assert len(re.findall(r'class="file-drop( compact)?"', page)) == 2  # the code, and the new data input's row
+    assert "Choose your script or archive" in page and "or drop it here" in page
+    # without JavaScript: "Add a value" posts, and the step comes back with one more row
+    body = code_data("echo", literals=[("", "string", "")], action="add-literals")
+    for _ in range(2):
+        response = post(client_in, run, "code", body)
+        body = {**body, "literals-TOTAL_FORMS": str(int(body["literals-TOTAL_FORMS"]) + 1)}
+    placeholders = re.findall(r'name="literals-\d-name"[^>]*placeholder="([^"]+)"', text(response))
+    assert placeholders == ["learning_rate", "epochs", "optimizer"]
+
+
+@pytest.mark.parametrize("table, row", [("literals", ("lr", "number", "0.1")), ("outputs", ("model", "uri_folder", "")),
+                                        ("env", ("LOG_LEVEL", "INFO"))])
+def test_it_adds_a_row_without_javascript_and_keeps_what_was_typed(client_in, serverless, table, row):
+    run = start(client_in)
+    walk_to_code(client_in, run)
+    before = session_state(client_in, run)
+    response = post(client_in, run, "code", code_data("echo typed", **{table: [row]}, action=f"add-{table}"))
+    assert response.status_code == 200
+    formset = response.context["formsets"][table]
+    assert len(formset.forms) == 2
+    assert formset.forms[0]["name"].value() == row[0] and formset.forms[1]["name"].value() in (None, "")
+    assert response.context["form"]["command"].value() == "echo typed"
+    assert "nothing was saved" not in text(response)  # adding a row is not a mistake
+    assert session_state(client_in, run) == before
+
+
+def test_it_adds_a_row_with_htmx_and_counts_it(client_in, serverless):
+    run = start(client_in)
+    walk_to_code(client_in, run)
+    rows = reverse("wizard:code-row", kwargs={"run": run, "table": "env"})
+    response = client_in.get(rows, {"env-TOTAL_FORMS": "1"}, **HTMX)
+    page = text(response)
+    assert page.lstrip().startswith("<tr>") and "<html" not in page
+    assert 'name="env-1-name"' in page and 'placeholder="OMP_NUM_THREADS"' in page
+    assert re.search(r'<template><input type="hidden" name="env-TOTAL_FORMS" value="2" id="id_env-TOTAL_FORMS" '
+                     r'hx-swap-oob="true"></template>', page)
+    assert "HX-Request" in response["Vary"]
+    assert client_in.get(rows, {"env-TOTAL_FORMS": "1"})["Location"] == url(run, "code")
+    assert client_in.get(reverse("wizard:code-row", kwargs={"run": run, "table": "nope"}), **HTMX).status_code == 404
+
+
+def test_errors_clear_once_the_field_is_fixed(client_in, serverless):
+    run = start(client_in)
+    walk_to_code(client_in, run)
+    response = post(client_in, run, "code", code_data("echo", timeout="soon"))
+    page = text(response)
+    assert "This step has 1 problem; nothing was saved." in page
+    assert '<a href="#id_timeout">Time limit</a>: expected an integer ≥ 1 (seconds)' in page
+    assert 'hx-post="/submit/' in page  # from now on each change is re-checked
+    check = reverse("wizard:code-check", kwargs={"run": run})
+    still = text(client_in.post(check, code_data("echo", timeout="soon"), **HTMX))
+    assert "got 'soon'" in still and "This step has 1 problem" in still
+    fixed = text(client_in.post(check, code_data("echo", timeout="2h"), **HTMX))
+    assert '<div id="code-problems" hx-swap-oob="true">' in fixed and "notice bad" not in fixed
+    assert '<div class="field-errors" id="id_timeout_errors" hx-swap-oob="true"></div>' in fixed
+    assert "code" not in session_state(client_in, run)["done"]  # checking saves nothing
+    # a step that has not shown problems is not re-checked; and without htmx the check is the step
+    assert 'hx-post="/submit/' not in text(client_in.get(url(run, "code")))
+    assert client_in.post(check, code_data("echo"))["Location"] == url(run, "code")
+
+
+@pytest.mark.parametrize("extra, field, message", [
+    ({"timeout": "2 weeks"}, "timeout", "got '2 weeks'; or write it with a unit, e.g. 90 min"),
+    ({"distribution_type": "tensorflow", "process_count_per_instance": "2"}, "process_count_per_instance",
+     "distribution type tensorflow does not take process_count_per_instance"),
+    ({"distribution_type": "pytorch", "process_count_per_instance": "0"}, "process_count_per_instance",
+     "expected an integer ≥ 1, got 0"),
+])
+def test_bad_time_limits_and_distributions_are_refused_on_their_field(client_in, serverless, extra, field, message):
+    run = start(client_in)
+    walk_to_code(client_in, run)
+    response = post(client_in, run, "code", code_data("echo", **extra))
+    assert response.status_code == 200
+    assert any(message in error for error in response.context["form"].errors[field])
+    assert "code" not in session_state(client_in, run)["done"]
+
+
+def test_bad_outputs_and_variables_are_refused_on_their_row(client_in, serverless):
+    run = start(client_in)
+    walk_to_code(client_in, run)
+    response = post(client_in, run, "code", code_data("echo", outputs=[("model", "uri_folder", "download")],
+                                                      env=[("A", "1"), ("A", "2")]))
+    tables = response.context["formsets"]
+    assert "'download' is an input mode" in tables["outputs"].forms[0].errors["mode"][0]
+    assert tables["env"].forms[1].errors["name"] == ["'A' is declared twice; give each variable its own name"]
+    page = text(response)
+    assert '<a href="#id_outputs-0-mode">Output 1, mode</a>' in page
+    assert '<a href="#id_env-1-name">Environment variable 2, name</a>' in page
+
+
+EVERYTHING = {"outputs": [("model", "uri_folder", "upload")], "env": [("LOG_LEVEL", "DEBUG"), ("SEED", "7")],
+              "timeout": "1h 30m", "distribution_type": "pytorch", "process_count_per_instance": "2"}
+
+
+def test_variables_time_limit_outputs_and_distribution_go_into_the_job_and_its_yaml(client_in, serverless):
+    run = start(client_in)
+    walk_to_code(client_in, run, basics={"name": "all-fields"})
+    response = post(client_in, run, "code", code_data("python train.py --out ${{outputs.model}}", **EVERYTHING))
+    assert response.status_code == 302, text(response)
+    page = text(client_in.get(url(run, "review")))
+    assert "LOG_LEVEL=DEBUG" in page and "1 h 30 min" in page and "pytorch, 2 processes per node" in page
+    assert "model</span> <span class=\"muted\">(uri_folder, upload)" in page
+    spec = load_command_job(client_in.get(reverse("wizard:download", kwargs={"run": run})).content.decode())
+    assert dict(spec.environment_variables) == {"LOG_LEVEL": "DEBUG", "SEED": "7"}
+    assert spec.limits.timeout == 5400
+    assert (spec.distribution.type, spec.distribution.process_count_per_instance) == ("pytorch", 2)
+    assert (spec.outputs["model"].type, spec.outputs["model"].mode) == ("uri_folder", "upload")
+    # back on the step, every field shows what was saved
+    code = client_in.get(url(run, "code"))
+    assert code.context["form"]["timeout"].value() == "1 h 30 min"
+    assert code.context["form"]["distribution_type"].value() == "pytorch"
+    assert [f.initial for f in code.context["formsets"]["env"].forms[:2]] == [{"name": "LOG_LEVEL", "value": "DEBUG"},
+                                                                             {"name": "SEED", "value": "7"}]
+    assert code.context["formsets"]["outputs"].forms[0].initial == {"name": "model", "type": "uri_folder",
+                                                                   "mode": "upload"}
 
 
 # Uploads ------------------------------------------------------------------------------------
@@ -477,7 +605,8 @@ def test_clone_prefills_every_step_but_not_the_code(client_in, serverless, user,
     post(client_in, run, "basics", {"name": "original", "experiment_name": "exp-1", "tags": "a=1"})
     post(client_in, run, "compute", {**SERVERLESS_AUTO, "instance_type": "Standard_D4s_v3", "instance_count": "2"})
     post(client_in, run, "environment", {"env_kind": "image", "image": "python:3.12-slim"})
-    post(client_in, run, "code", code_data("python train.py ${{inputs.n}}", literals=[("n", "integer", "5")]),
+    post(client_in, run, "code", code_data("python train.py ${{inputs.n}}", literals=[("n", "integer", "5")],
+                                           env=[("SEED", "7")], timeout="45 min"),
          {"code": upload("train.py", b"print(1)\n")})
     client_in.post(reverse("wizard:submit", kwargs={"run": run}))
     assert Job.objects.filter(name="original").exists()
@@ -493,18 +622,22 @@ def test_clone_prefills_every_step_but_not_the_code(client_in, serverless, user,
     assert client_in.get(url(clone, "environment")).context["values"]["image"] == "python:3.12-slim"
     code = client_in.get(url(clone, "code"))
     assert code.context["form"]["command"].value() == "python train.py ${{inputs.n}}"
-    assert code.context["literals"].forms[0].initial == {"name": "n", "type": "integer", "value": "5"}
+    assert code.context["formsets"]["literals"].forms[0].initial == {"name": "n", "type": "integer", "value": "5"}
     assert "The cloned job's code is not copied" in text(code)
+    assert code.context["form"]["timeout"].value() == "45 min"
+    assert code.context["formsets"]["env"].forms[0].initial == {"name": "SEED", "value": "7"}
     # the code step is not done until the user has seen it; then it submits a second job
     assert client_in.get(url(clone, "review"))["Location"] == url(clone, "code")
     post(client_in, clone, "basics", {"name": "the-copy", "experiment_name": "exp-1", "tags": "a=1"})
     assert post(client_in, clone, "code", code_data("python -c 'print(${{inputs.n}})'",
-                                                    literals=[("n", "integer", "5")])).status_code == 302
+                                                    literals=[("n", "integer", "5")], env=[("SEED", "7")],
+                                                    timeout="45 min")).status_code == 302
     client_in.post(reverse("wizard:submit", kwargs={"run": clone}))
     copy = Job.objects.get(name="the-copy")
     assert copy.spec["resources"] == {"instance_type": "Standard_D4s_v3", "instance_count": 2}
     assert copy.spec["environment"] == {"image": "python:3.12-slim"}
     assert "code" not in copy.spec
+    assert copy.spec["environment_variables"] == {"SEED": "7"} and copy.spec["limits"] == {"timeout": 2700}
 
 
 def test_clone_of_an_unknown_job_says_so(client_in):
