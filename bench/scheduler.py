@@ -6,7 +6,9 @@
 
 1. The pure core: decisions per second of ``decide`` over the snapshot, next to a baseline in
    the same run: a bare first-come-first-served admission loop over the same jobs (sort, then
-   subtract vCPUs from a dict) with no VM choice, no explanations and no estimates.
+   subtract vCPUs from a dict) with no VM choice, no explanations and no estimates. A third of
+   the jobs have a time limit, a third a history of recent runs, a third neither, so that the
+   core's estimates have every kind of basis to work from.
 2. End to end on PostgreSQL (a fresh database it creates): one scheduling cycle that queues the
    10,000 jobs, a cycle with nothing changed, and a cycle after quota is raised that admits as
    many jobs as fit, each with its wall time and number of queries; admissions per second.
@@ -52,10 +54,18 @@ def bench_core(pending_jobs, running_jobs, now):
     limits["cores"] = 20000
     quotas = Quotas({"sub": SubscriptionQuota(limits, DEFAULT_SPOT_LIMIT * 50)},
                     {"ws-1": WorkspaceQuota("sub"), "ws-2": WorkspaceQuota("sub", {"standardDSv3Family": 400})})
+    def basis(i):  # what is known of a job's run: a time limit, recent runs, or nothing
+        if i % 3 == 0:
+            return {"timeout_seconds": 3600}
+        if i % 3 == 1:
+            return {"typical": core.Typical(600, 1800, 10, f"experiment 'exp-{i % 7}'")}
+        return {}
+
     running = tuple(core.RunningJob(10_000_000 + i, ws, size or "Standard_D2as_v4", count, tier, prio,
-                                    now - timedelta(seconds=age))
+                                    now - timedelta(seconds=age), **basis(i))
                     for i, (ws, size, count, tier, prio, age) in enumerate(running_jobs))
-    pending = tuple(core.PendingJob(i, f"job{i}", now - timedelta(seconds=age), ws, count, size, tier, prio)
+    pending = tuple(core.PendingJob(i, f"job{i}", now - timedelta(seconds=age), ws, count, size, tier, prio,
+                                    **basis(i))
                     for i, (ws, size, count, tier, prio, age) in enumerate(pending_jobs))
     snapshot = core.Snapshot(now, catalogue, quotas, running, pending)
 
@@ -80,11 +90,13 @@ def bench_core(pending_jobs, running_jobs, now):
 
     best, median, decisions = timed(lambda: core.decide(snapshot))
     base_best, base_median, _ = timed(baseline)
-    kinds = {}
+    kinds, estimates = {}, {"range": 0, "no latest": 0, "none": 0}
     for d in decisions:
         kinds[type(d).__name__] = kinds.get(type(d).__name__, 0) + 1
+        if isinstance(d, core.Wait):
+            estimates["none" if d.estimate is None else "no latest" if d.estimate.latest is None else "range"] += 1
     return {
-        "pending": len(pending), "running": len(running), "decisions": kinds,
+        "pending": len(pending), "running": len(running), "decisions": kinds, "wait_estimates": estimates,
         "decide_s_best": round(best, 4), "decide_s_median": round(median, 4),
         "decisions_per_s": round(len(pending) / best),
         "baseline_fcfs_s_best": round(base_best, 4), "baseline_decisions_per_s": round(len(pending) / base_best),
