@@ -17,15 +17,21 @@ from quotas.models import Workspace
 from studio.errors import ApplicationError, NotFound
 
 
+WAITING_ANY = "any"
+
+
 def job_list_for_user(*, user: AbstractBaseUser, filters: dict | None = None) -> QuerySet[Job]:
     filters = filters or {}
     qs = Job.objects.filter(workspace__members=user).select_related("workspace", "submitted_by")
     simple = {"status": "status", "type": "type", "experiment": "experiment_name", "compute": "compute",
-              "workspace": "workspace__name", "submitted_by": "submitted_by__username", "parent": "parent__name",
-              "waiting": "pending_code"}
+              "workspace": "workspace__name", "submitted_by": "submitted_by__username", "parent": "parent__name"}
     for key, field in simple.items():
         if filters.get(key):
             qs = qs.filter(**{field: filters[key]})
+    waiting = filters.get("waiting")
+    if waiting:  # a reason code (QuotaBusy, ClusterBusy, ...), or "any": every job the scheduler keeps waiting
+        qs = qs.filter(status__in=PENDING).exclude(pending_code="") if waiting == WAITING_ANY \
+            else qs.filter(pending_code=waiting)
     if filters.get("search"):
         term = filters["search"]
         qs = qs.filter(Q(name__icontains=term) | Q(display_name__icontains=term) | Q(description__icontains=term))

@@ -77,6 +77,8 @@ def _filter_choices(workspace, filters: dict[str, str]) -> dict[str, list[str]]:
         values = [v for v in scope.order_by(field).values_list(field, flat=True).distinct()[:CHOICES_LIMIT] if v]
         if key == "submitted_by":  # ids read from the index, then their names
             values = sorted(get_user_model().objects.filter(id__in=values).values_list("username", flat=True))
+        if key == "waiting" and values:
+            values = [selectors.WAITING_ANY, *values]
         if filters[key] and filters[key] not in values:
             values.append(filters[key])  # keep what was asked for visible, even when nothing matches
         choices[key] = values

@@ -259,8 +259,13 @@ def describe_wait(*, reason: str, position: int | None, estimate: Estimate | Non
     """The whole sentence a user reads about a waiting job. It is composed when it is read,
     because ``now`` moves while the decision stays: "in about 4 min" must be said from now."""
     where = f"; position {position} in the queue" if position else ""
+    return f"{reason}{where}; {describe_estimate(estimate=estimate, basis=basis, now=now)}"
+
+
+def describe_estimate(*, estimate: Estimate | None, basis: str, now: datetime) -> str:
+    """A start estimate in words, with its basis (or, with no estimate, why there is none)."""
     if estimate is None:
-        return f"{reason}{where}; {basis}"
+        return basis
     earliest, latest = estimate.earliest, estimate.latest
     if latest is not None and latest <= now:
         when = f"overdue, due {moment_from_now(latest, now)}"
@@ -270,7 +275,7 @@ def describe_wait(*, reason: str, position: int | None, estimate: Estimate | Non
         when = f"earliest {moment_from_now(earliest, now)}, latest {moment_from_now(latest, now)}"
     else:
         when = f"earliest {moment_from_now(earliest, now)}, no latest known"
-    return f"{reason}{where}; estimated start {when}, {basis}"
+    return f"estimated start {when}, {basis}"
 
 
 # -- sizes ---------------------------------------------------------------------------------------

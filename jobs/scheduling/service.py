@@ -103,7 +103,7 @@ PENDING_FIELDS = ("id", "name", "created_at", "workspace__name", "instance_count
                   "priority", "compute", "status", "parent_id", "timeout_seconds", "experiment_name", "display_name",
                   "pending_code", "pending_reason", "queue_position", "estimated_start_earliest",
                   "estimated_start_latest", "estimate_basis")
-RUNNING_FIELDS = ("id", "workspace__name", "instance_type", "instance_count", "tier", "priority", "admitted_at",
+RUNNING_FIELDS = ("id", "workspace__name", "instance_type", "instance_count", "tier", "priority", "started_at",
                   "timeout_seconds", "compute", "evicting", "experiment_name", "display_name")
 
 
@@ -119,7 +119,8 @@ def _snapshot(now) -> tuple[core.Snapshot, dict[int, dict]]:
     running = tuple(
         core.RunningJob(id=j["id"], workspace=j["workspace__name"], instance_type=j["instance_type"],
                         nodes=j["instance_count"], tier=j["tier"], priority=j["priority"],
-                        started_at=j["admitted_at"], timeout_seconds=j["timeout_seconds"], compute=j["compute"],
+                        # the time limit counts from the command's start (None while being prepared: from now)
+                        started_at=j["started_at"], timeout_seconds=j["timeout_seconds"], compute=j["compute"],
                         evicting=j["evicting"], typical=history.get(key_of[j["id"]]))
         for j in running_rows
     )

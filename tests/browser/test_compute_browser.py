@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from quotas.services import cluster_create, queued_demand_replace
+from quotas.services import cluster_create
 from tests.browser.conftest import screenshot
-from tests.browser.test_quota_browser import running_job
+from tests.browser.test_quota_browser import running_job, waiting_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,8 +17,9 @@ def test_it_shows_serverless_first_and_a_cluster_busy_with_a_job(page, studio_ur
                    max_instances=2, idle_seconds=300)
     cluster_create(user=user, workspace=workspace, name="gpu-cluster", size="Standard_NC4as_T4_v3", max_instances=1)
     with running_job(user, workspace, "command: sleep 60\ncompute: azureml:cpu-cluster\n"):
-        # What the scheduling cycle records for two jobs waiting for the cluster's nodes.
-        queued_demand_replace(demand={("cluster", "ws-1", "cpu-cluster"): (2, 2)})
+        # one of its two nodes is busy: two jobs that need both wait for the cluster
+        waiting_jobs(user, workspace, "command: echo hi\ncompute: azureml:cpu-cluster\nresources:\n"
+                                      "  instance_count: 2\n", 2)
 
         page.goto(f"{studio_url}/compute/")
 
@@ -30,7 +31,7 @@ def test_it_shows_serverless_first_and_a_cluster_busy_with_a_job(page, studio_ur
         expect(busy.nth(3)).to_have_text("1")  # allocated
         expect(busy.nth(4)).to_have_text("1")  # busy: the job's node, from the usage ledger
         expect(busy.nth(5)).to_contain_text("Busy")
-        expect(busy.nth(5)).to_contain_text("2 jobs waiting for 2 nodes")
+        expect(busy.nth(5)).to_contain_text("2 jobs waiting for 4 nodes")
         expect(page.locator("#cluster-gpu-cluster td").nth(5)).to_contain_text("Steady")
         expect(page.locator("#id_size option[value=Standard_D32s_v3]")).to_contain_text(
             "does not fit (needs 32 vCPUs, 16 free)")  # the job's node holds 4 of the 20 regional vCPUs
@@ -47,7 +48,7 @@ def test_it_shows_serverless_first_and_a_cluster_busy_with_a_job(page, studio_ur
         page.get_by_role("link", name="Back to compute").click()
 
         page.locator("#cluster-cpu-cluster .queued-demand").click()
-        expect(page).to_have_url(f"{studio_url}/jobs/?compute=cpu-cluster&status=Queued")
+        expect(page).to_have_url(f"{studio_url}/jobs/?compute=cpu-cluster&waiting=any")
 
 
 def test_it_creates_and_deletes_a_cluster_from_the_compute_page(page, studio_url, user, workspace):

@@ -9,7 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from jobs import services
-from jobs.models import Job, JobStatus
+from jobs.lifecycle import Status
+from jobs.models import Job
 from jobs.specs import load_command_job
 from jobs.tracking import services as tracking
 from tests.browser.conftest import PASSWORD
@@ -26,7 +27,7 @@ def test_it_opens_the_job_from_the_view_run_link_in_its_log(page, studio_url, us
     services.job_submit(user=user, workspace=workspace, spec=load_command_job(text), spec_yaml=text)
     job = wait_for_status("linked-run", timeout=120)
     log = "".join(job.nodes.get().log_chunks.order_by("offset").values_list("text", flat=True))
-    assert job.status == JobStatus.COMPLETED, log
+    assert job.status == Status.COMPLETED, log
     links = dict((kind.split()[0], url) for kind, url in LINK.findall(log))
     experiment = tracking.experiment_ensure(workspace=workspace, name="linked")
     assert links == {"run": f"{studio_url}/#/experiments/{experiment.id}/runs/linked-run",
@@ -42,7 +43,7 @@ def test_it_opens_the_job_from_the_view_run_link_in_its_log(page, studio_url, us
 
 
 def test_it_opens_a_nested_run_after_signing_in(browser, studio_url, user, workspace):
-    job = Job.objects.create(name="nested-parent", workspace=workspace, submitted_by=user, status=JobStatus.RUNNING,
+    job = Job.objects.create(name="nested-parent", workspace=workspace, submitted_by=user, status=Status.RUNNING,
                              experiment_name="linked", spec={"command": "python train.py"})
     experiment = tracking.experiment_ensure(workspace=workspace, name="linked")
     nested = tracking.run_create(job=job, experiment=experiment, run_name="trial-1")

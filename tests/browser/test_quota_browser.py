@@ -12,10 +12,10 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from jobs import services
-from jobs.models import TERMINAL, JobStatus
+from jobs.lifecycle import Status, TERMINAL
 from jobs.specs import load_command_job
 from quotas.models import UsageRecord, WorkspaceQuota
-from quotas.services import cluster_create, queued_demand_replace
+from quotas.services import cluster_create
 from tests.browser.conftest import SCREENSHOTS, screenshot
 from tests.jobs.helpers import wait_for_status, with_environment
 
@@ -61,12 +61,22 @@ def _saving(family: str):
                              and response.request.headers.get("hx-request") == "true")
 
 
+def waiting_jobs(user, workspace, text: str, count: int) -> list:
+    """``count`` jobs of ``text`` that the scheduling service puts in the queue (it records what they
+    wait for: the quota page and the compute page show it)."""
+    jobs = [services.job_submit(user=user, workspace=workspace, spec=load_command_job(with_environment(text)))
+            for _ in range(count)]
+    for job in jobs:
+        wait_for_status(job.name, {Status.QUEUED})
+    return jobs
+
+
 @contextmanager
 def running_job(user, workspace, text: str):
     """A job of ``text`` (YAML without its environment), submitted and Running; canceled on the way out."""
     job = services.job_submit(user=user, workspace=workspace, spec=load_command_job(with_environment(text)))
     try:
-        wait_for_status(job.name, {JobStatus.RUNNING})
+        wait_for_status(job.name, {Status.RUNNING})
         yield job
     finally:
         job.refresh_from_db()
@@ -75,25 +85,31 @@ def running_job(user, workspace, text: str):
         wait_for_status(job.name, TERMINAL)
 
 
-def test_it_lists_serverless_with_a_running_jobs_usage_and_edits_quota_in_place(page, studio_url, user, workspace):
+def test_it_lists_serverless_with_a_running_jobs_usage_and_edits_quota_in_place(page, studio_url, user, workspace,
+                                                                               set_quota):
     cluster_create(user=user, workspace=workspace, name="cpu-cluster", size="Standard_DS3_v2", min_instances=0,
                    max_instances=2, idle_seconds=300)
     _history(user, workspace)
-    with running_job(user, workspace, "command: sleep 60\n"):
-        # What the scheduling cycle records for waiting jobs (three DSv3 jobs, one Spot job).
-        queued_demand_replace(demand={("family", "sub-1", "standardDSv3Family"): (24, 3),
-                                      ("cores", "sub-1"): (24, 3), ("spot", "sub-1"): (8, 1)})
+    set_quota("spot", 8)
+    with running_job(user, workspace, "command: sleep 60\n"), \
+            running_job(user, workspace, "command: sleep 60\nresources:\n  instance_type: Standard_D16s_v3\n"), \
+            running_job(user, workspace, "command: sleep 60\nresources:\n  instance_type: Standard_D8s_v3\n"
+                                         "queue_settings:\n  job_tier: Spot\n"):
+        # 16 of DSv3's 20 vCPUs and all 8 of the Spot pool are in use: three 8-vCPU jobs and one Spot job wait
+        waiting_jobs(user, workspace, "command: echo hi\nresources:\n  instance_type: Standard_D8s_v3\n", 3)
+        waiting_jobs(user, workspace, "command: echo hi\nresources:\n  instance_type: Standard_D8s_v3\n"
+                                      "queue_settings:\n  job_tier: Spot\n", 1)
 
         page.goto(f"{studio_url}/quota/")
         rows = page.locator("#usage-by-compute tbody tr")
         expect(rows.first).to_have_attribute("data-compute", "Serverless")
         serverless = page.locator("#usage-by-compute tr[data-compute=Serverless] td")
-        expect(serverless.nth(2)).to_have_text("1")  # nodes in use
+        expect(serverless.nth(2)).to_have_text("3")  # nodes in use: the three running jobs' nodes
         expect(serverless.nth(3)).to_contain_text("2")  # vCPUs of the chosen Standard_D2as_v4
         expect(serverless.nth(3)).to_contain_text("Standard DASv4 Family vCPUs")
-        expect(serverless.nth(4)).to_have_text("1")  # running jobs
+        expect(serverless.nth(4)).to_have_text("3")  # running jobs
         expect(page.locator("#usage-by-compute tr[data-compute=cpu-cluster]")).to_be_visible()
-        expect(page.locator("#serverless-now .stat-value").first).to_have_text("1")
+        expect(page.locator("#serverless-now .stat-value").first).to_have_text("3")
         expect(page.locator("#usage-chart svg.usage-chart rect.segment").first).to_be_visible()
         queued = page.locator("#quota-row-standardDSv3Family .queued-demand")
         expect(queued).to_have_text("24 vCPUs queued · 3 jobs")
@@ -138,7 +154,7 @@ def test_it_lists_serverless_with_a_running_jobs_usage_and_edits_quota_in_place(
         # The queued figure leads to the waiting jobs.
         page.set_viewport_size({"width": 1360, "height": 900})
         page.locator("#quota-row-standardDSv3Family .queued-demand").click()
-        expect(page).to_have_url(f"{studio_url}/jobs/?status=Queued")
+        expect(page).to_have_url(f"{studio_url}/jobs/?waiting=any")
 
 
 def test_the_chart_of_small_usage_has_distinct_y_axis_ticks(page, studio_url, user, workspace):

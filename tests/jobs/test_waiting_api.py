@@ -8,13 +8,22 @@ from datetime import timedelta
 import pytest
 from django.utils.dateparse import parse_datetime
 
-from jobs.models import Job
+from jobs import services
+from jobs.lifecycle import Status
+from jobs.models import Job, Node
 from jobs.scheduling.service import schedule_cycle
 from tests.jobs.helpers import with_environment
 
 pytestmark = pytest.mark.django_db
 
 D2 = "resources:\n  instance_type: Standard_D2s_v3\n"
+
+
+def start(name):
+    """What a worker reports: it claimed the job's node and its command runs."""
+    node = Node.objects.get(job__name=name)
+    services.node_claim(node_id=node.id, worker="w")
+    services.node_phase(node_id=node.id, status=Status.RUNNING)
 
 
 def post(api, text):
@@ -29,8 +38,10 @@ def test_it_bounds_the_start_by_the_time_limit_of_the_jobs_it_waits_for(api, dat
     end is their time limit — never "any moment now" while they still run."""
     set_quota("standardDSv3Family", 4)
     blockers = [post(api, f"name: blocker-{i}\ncommand: sleep 60\nlimits:\n  timeout: 60\n{D2}") for i in range(2)]
+    for blocker in blockers:
+        start(blocker["name"])
     waiting = post(api, f"name: third\ncommand: echo hi\n{D2}")["waiting"]
-    ends = sorted(Job.objects.get(name=b["name"]).admitted_at + timedelta(seconds=60) for b in blockers)
+    ends = sorted(Job.objects.get(name=b["name"]).started_at + timedelta(seconds=60) for b in blockers)
     assert waiting["code"] == "QuotaBusy" and waiting["position"] == 1
     assert parse_datetime(waiting["estimated_start"]["latest"]) == ends[0]  # one of them must end by then
     assert parse_datetime(waiting["estimated_start"]["earliest"]) <= ends[0]

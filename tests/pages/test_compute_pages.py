@@ -162,7 +162,7 @@ def test_it_shows_the_jobs_waiting_for_a_cluster_linked_to_them(signed_in, user,
     html = signed_in.get(URL).content.decode()
 
     state = re.search(r'<tr id="cluster-cpu-cluster".*?</tr>', html, re.S).group(0)
-    assert '<a class="queued-demand" href="/jobs/?compute=cpu-cluster&amp;status=Queued">2 jobs waiting for 3 nodes</a>' \
+    assert '<a class="queued-demand" href="/jobs/?compute=cpu-cluster&amp;waiting=any">2 jobs waiting for 3 nodes</a>' \
         in state
     assert cells(html, 'id="cluster-cpu-cluster"')[5] == "Steady no nodes 2 jobs waiting for 3 nodes"
 

@@ -155,8 +155,8 @@ def test_the_page_shows_queued_demand_per_family_and_for_spot_linked_to_the_wait
     html = signed_in.get(URL).content.decode()
 
     row = family_row(html, FAMILY)
-    link = re.search(r'<a class="badge Queued queued-demand" href="([^"]+)"[^>]*>([^<]+)</a>', row)
-    assert link and link.groups() == ("/jobs/?status=Queued", "24 vCPUs queued · 2 jobs")
+    link = re.search(r'<a class="badge tone-waiting queued-demand" href="([^"]+)"[^>]*>([^<]+)</a>', row)
+    assert link and link.groups() == ("/jobs/?waiting=any", "24 vCPUs queued · 2 jobs")
     assert "queued-demand" not in family_row(html, "standardDASv4Family")  # nothing waits for it
     spot = text(re.search(r'id="spot-pool".*?</section>', html, re.S).group(0))
     assert "4 vCPUs queued · 1 job" in spot

@@ -113,7 +113,8 @@ DRAFT = "ada-secret-draft"
 @pytest.fixture
 def ada_world(user, workspace, set_quota, data_dir, outsider) -> World:
     from jobs import storage
-    from jobs.models import Job, JobEvent, JobStatus, LogChunk, Node
+    from jobs.lifecycle import Status
+    from jobs.models import Job, JobEvent, LogChunk, Node
     from jobs.tracking import services as tracking
     from quotas.models import UsageRecord
     from quotas.services import cluster_create
@@ -121,12 +122,12 @@ def ada_world(user, workspace, set_quota, data_dir, outsider) -> World:
     set_quota(FAMILY, QUOTA)
     spec = {"command": "python ada-secret-command.py", "experiment_name": EXPERIMENT}
     job = Job.objects.create(
-        name=JOB, workspace=workspace, submitted_by=user, status=JobStatus.RUNNING, tier="Spot",
+        name=JOB, workspace=workspace, submitted_by=user, status=Status.RUNNING, tier="Spot",
         experiment_name=EXPERIMENT, display_name="ada-secret-display", description="ada-secret-description",
         spec=spec, spec_yaml="command: python ada-secret-command.py\n", instance_type="Standard_DS3_v2",
         started_at=timezone.now(), admitted_at=timezone.now(),
     )
-    node = Node.objects.create(job=job, index=0, status=JobStatus.RUNNING, worker="w", log_size=20)
+    node = Node.objects.create(job=job, index=0, status=Status.RUNNING, worker="w", log_size=20)
     LogChunk.objects.create(node=node, offset=0, text="ada-secret-log-line\n")
     JobEvent.objects.create(job=job, at=timezone.now(), message="ada-secret-event")
     output = storage.artifacts_dir(JOB) / OUTPUT
@@ -137,7 +138,7 @@ def ada_world(user, workspace, set_quota, data_dir, outsider) -> World:
                               params=[{"key": "ada_secret_param", "value": "ada-secret-param-value"}],
                               tags=[{"key": "ada_secret_tag", "value": "ada-secret-tag-value"}])
     nested = tracking.run_create(job=job, experiment=experiment, run_name="ada-secret-run")
-    Job.objects.create(name=OTHER_JOB, workspace=workspace, submitted_by=user, status=JobStatus.RUNNING,
+    Job.objects.create(name=OTHER_JOB, workspace=workspace, submitted_by=user, status=Status.RUNNING,
                        experiment_name=EXPERIMENT, spec=spec)
     cluster_create(user=user, workspace=workspace, name=CLUSTER, size="Standard_DS3_v2", max_instances=2)
     UsageRecord.objects.create(workspace=workspace, user=user, job_name=JOB, node_id=node.id, compute=CLUSTER,
@@ -256,7 +257,8 @@ def callers(ada_world, outsider, outsider_workspace, member, client):
     from rest_framework.test import APIClient
 
     from jobs import storage
-    from jobs.models import Job, JobStatus
+    from jobs.lifecycle import Status
+    from jobs.models import Job
     from jobs.tracking.auth import job_tracking_token
 
     def bearer(token: str) -> APIClient:
@@ -266,7 +268,7 @@ def callers(ada_world, outsider, outsider_workspace, member, client):
         return api
 
     bob_job = Job.objects.create(name="bob-job", workspace=outsider_workspace, submitted_by=outsider,
-                                 status=JobStatus.RUNNING, experiment_name="bob-experiment", spec={"command": "x"})
+                                 status=Status.RUNNING, experiment_name="bob-experiment", spec={"command": "x"})
     # what bob's script could leave in its ./outputs: links to ada's files
     outputs = storage.artifacts_dir(bob_job.name) / "outputs"
     outputs.mkdir(parents=True)

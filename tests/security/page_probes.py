@@ -39,6 +39,10 @@ PROBES: dict[str, list[Probe]] = {
     "submit/<slug:run>/compute/sizes/": [page(params=DRAFT, htmx="vm-sizes", expect=NEW_RUN)],
     "submit/<slug:run>/job.yml": [page(params=DRAFT, expect=NEW_RUN, why="her draft as YAML")],
     "submit/<slug:run>/submit/": [page("post", params=DRAFT, expect=NEW_RUN, why="submit her draft")],
+    "submit/<slug:run>/code/rows/<slug:table>/": [page(params={**DRAFT, "table": table}, expect=NEW_RUN,
+                                                       why="a new row for her draft's table")
+                                                  for table in ("literals", "data", "outputs", "env")],
+    "submit/<slug:run>/code/check/": [page("post", params=DRAFT, expect=NEW_RUN, why="re-check her draft's code step")],
     "submit/<slug:run>/<slug:step>/": [page(params={**DRAFT, "step": step}, expect=NEW_RUN) for step in WIZARD_STEPS]
     + [page("post", params={**DRAFT, "step": "basics"}, data={"display_name": "bob-was-here"}, expect=NEW_RUN)],
     "compute/": [page(expect=OWN), page(query=ON_WS1, expect=OWN)],

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.staticfiles import finders
 
-from jobs.models import JobStatus
+from jobs.lifecycle import Status
 from jobs.tracking import services
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def test_it_opens_the_job_of_a_run_its_script_created(signed_in, job, experiment
 
 
 def test_it_lists_the_jobs_of_an_experiment_in_its_workspace(signed_in, job, make_job, experiment):
-    make_job(name="elsewhere", experiment="exp-2", status=JobStatus.COMPLETED)
+    make_job(name="elsewhere", experiment="exp-2", status=Status.COMPLETED)
     response = signed_in.get(f"/mlflow/experiments/{experiment.id}/", follow=True)
     assert response.redirect_chain == [(f"/jobs/?workspace=ws-1&experiment={experiment.name}", 302)]
     assert [row.name for row in response.context["jobs"]] == [job.name]

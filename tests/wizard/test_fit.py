@@ -3,10 +3,8 @@ sentence, the queue position and the start estimate (or why there is none)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-import pytest
 
 from jobs.scheduling import core
 from jobs.wizard import rules
@@ -49,22 +47,3 @@ def test_it_says_why_a_job_will_not_run_and_what_to_do():
     assert (fit.verdict, fit.title) == ("rejected", "Will not run as asked")
     assert "at most 1 instance of Standard_D4s_v3" in fit.detail
     assert fit.recommendations[0] == "reduce `resources.instance_count` to 1"
-
-
-@dataclass(frozen=True)
-class Estimate:  # the shape of core.Estimate
-    earliest: datetime
-    latest: datetime | None
-
-
-@pytest.mark.parametrize("estimate, basis, words", [
-    (None, "the 2 jobs ahead have no time limit and no history", "no estimate: the 2 jobs ahead have no time limit "
-                                                                  "and no history"),
-    (Estimate(NOW + timedelta(minutes=4), NOW + timedelta(minutes=10)), "",
-     "in about 4 min (12:04 UTC) – in about 10 min (12:10 UTC)"),
-    (Estimate(NOW + timedelta(minutes=4), None), "recent runs of this experiment",
-     "in about 4 min (12:04 UTC) at the earliest; recent runs of this experiment"),
-    (Estimate(NOW - timedelta(minutes=1), NOW - timedelta(minutes=1)), "", "now (12:00:00 UTC)"),
-])
-def test_it_says_an_estimate_as_a_range_or_why_there_is_none(estimate, basis, words):
-    assert rules.estimate_text(estimate, basis, now=NOW) == words
