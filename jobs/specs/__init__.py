@@ -13,7 +13,9 @@ Running them:
 - sweeps: `spec.trial_parameters(seed=...)` yields each trial's parameters, and
   `resolve_trial_command(spec, params, inputs=..., outputs=...)` the command it runs;
 - pipelines: `spec.steps_in_order()` / `spec.dependencies`, `spec.step_compute(name)`,
-  `step.inputs` (InputSpec or BindingSpec), `resolve_step_command(step, inputs=..., outputs=...)`.
+  `step.inputs` (InputSpec or BindingSpec), `resolve_step_command(step, inputs=..., outputs=...)`;
+- where a job runs: `spec.is_serverless` / `spec.compute_name`, or `is_serverless(compute)` /
+  `compute_name(compute)` for a `compute:` value (as the wizard has it).
 """
 
 import importlib
@@ -76,8 +78,10 @@ _EXPORTS = {
     "TrialSpec": "sweep",
     "ValidationResult": "validation",
     "check_submittable": "submission",
+    "compute_name": "common",
     "detect_kind": "kinds",
     "is_remote": "paths",
+    "is_serverless": "common",
     "load_command_job": "command",
     "load_component": "loading",
     "load_job": "loading",
@@ -112,6 +116,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from .assets import DataAssetSpec, EnvironmentAssetSpec, ModelAssetSpec
     from .automl import AutoMLJobSpec, AutoMLLimitsSpec, AutoMLSweepSpec
     from .command import CommandJobSpec, load_command_job
+    from .common import compute_name, is_serverless
     from .components import (
         CommandComponentSpec,
         ComponentInputSpec,

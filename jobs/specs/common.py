@@ -5,7 +5,8 @@
   `read_ports(root)` reads a job's inputs and outputs, `port_names(root)` only their names.
 - `read_header(root)`: `$schema`, `name`, `display_name`, `experiment_name`, `description`,
   `tags`, `properties` — the fields at the top of every job file.
-- `ComputeMixin`: `is_serverless` / `compute_name` for specs with a `compute` field.
+- `is_serverless(compute)` / `compute_name(compute)`: what a `compute:` value means (pure; the
+  wizard and `ComputeMixin` both use them); `ComputeMixin`: the same for specs with `compute`.
 - `DocumentMixin` / `JobDocumentMixin`: `to_dict()` / `to_yaml()` for specs of a whole file.
 - `read_job_root(...)`: the start of every `read_*_job`: the empty-document check, the known
   fields and the `type:`.
@@ -35,6 +36,20 @@ COMPUTE = re.compile(r"\S+")
 COMPUTE_HINT = "write azureml:<cluster-name>, or leave it out"
 
 
+def is_serverless(compute: str | None) -> bool:
+    """No compute, or `azureml:serverless` (any case): the studio picks a VM size and starts nodes."""
+    return compute is None or str(compute).strip().lower() in SERVERLESS
+
+
+def compute_name(compute: str | None) -> str | None:
+    """The named cluster (`azureml:cpu-cluster` or an ARM id `.../computes/cpu-cluster` ->
+    `cpu-cluster`), or None on serverless."""
+    if is_serverless(compute):
+        return None
+    name = str(compute).strip().removeprefix("azureml:")
+    return name.rsplit("/computes/", 1)[-1]
+
+
 class ComputeMixin:
     """For specs with a `compute` field (None means serverless)."""
 
@@ -43,15 +58,12 @@ class ComputeMixin:
     @property
     def is_serverless(self) -> bool:
         """No compute, or `azureml:serverless`: the studio picks a VM size and starts nodes."""
-        return self.compute is None or self.compute.strip().lower() in SERVERLESS
+        return is_serverless(self.compute)
 
     @property
     def compute_name(self) -> str | None:
         """The named cluster (`azureml:cpu-cluster` -> `cpu-cluster`), or None on serverless."""
-        if self.is_serverless:
-            return None
-        name = self.compute.strip().removeprefix("azureml:")
-        return name.rsplit("/computes/", 1)[-1] if "/computes/" in name else name
+        return compute_name(self.compute)
 
 
 class DocumentMixin:
