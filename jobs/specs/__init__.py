@@ -16,6 +16,8 @@ Running them:
   `step.inputs` (InputSpec or BindingSpec), `resolve_step_command(step, inputs=..., outputs=...)`;
 - where a job runs: `spec.is_serverless` / `spec.compute_name`, or `is_serverless(compute)` /
   `compute_name(compute)` for a `compute:` value (as the wizard has it).
+
+Every job kind is a `JobSpec`: the header (`$schema` ... `properties`), `compute` and `identity`.
 """
 
 import importlib
@@ -45,6 +47,7 @@ _EXPORTS = {
     "FrozenDict": "fields",
     "IdentitySpec": "parts",
     "InputSpec": "parts",
+    "JobSpec": "common",
     "LimitsSpec": "parts",
     "ModelAssetSpec": "assets",
     "ObjectiveSpec": "sweep",
@@ -116,7 +119,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from .assets import DataAssetSpec, EnvironmentAssetSpec, ModelAssetSpec
     from .automl import AutoMLJobSpec, AutoMLLimitsSpec, AutoMLSweepSpec
     from .command import CommandJobSpec, load_command_job
-    from .common import compute_name, is_serverless
+    from .common import JobSpec, compute_name, is_serverless
     from .components import (
         CommandComponentSpec,
         ComponentInputSpec,

@@ -38,7 +38,7 @@ from .parts import (
     ResourcesSpec,
 )
 from .paths import is_remote, local_path
-from .spark import SPARK_FIELDS, SparkEntrySpec, check_direct_modes, read_spark_fields
+from .spark import SPARK_FIELDS, SparkFields, check_direct_modes, read_spark_fields
 from .yaml_loader import MAX_BYTES, parse_yaml
 
 COMPONENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,254}")
@@ -323,17 +323,8 @@ class PipelineComponentSpec(StepsMixin, ComponentSpec):
 
 
 @dataclass(frozen=True)
-class SparkComponentSpec(ComponentSpec):
+class SparkComponentSpec(SparkFields, ComponentSpec):
     type: str = "spark"
-    entry: SparkEntrySpec | None = None
-    code: str | None = None
-    py_files: tuple[str, ...] = ()
-    jars: tuple[str, ...] = ()
-    files: tuple[str, ...] = ()
-    archives: tuple[str, ...] = ()
-    conf: FrozenDict = EMPTY
-    environment: EnvironmentSpec | None = None
-    args: str | None = None
 
     @classmethod
     def read_fields(cls, root: Section, context: Context) -> dict:

@@ -24,13 +24,14 @@ from .automl import TASKS, AutoMLFields, automl_fields, read_automl_fields
 from .common import (
     COMPUTE,
     COMPUTE_HINT,
-    JobDocumentMixin,
+    JobSpec,
     named,
     names,
     part,
     port_names,
     read_compute,
     read_header,
+    read_identity,
     read_job_root,
     read_ports,
     warn_missing,
@@ -51,7 +52,7 @@ from .parts import (
     ResourcesSpec,
     ServiceSpec,
 )
-from .spark import SPARK_FIELDS, SparkEntrySpec, SparkResourcesSpec, check_direct_modes, read_spark_fields
+from .spark import SPARK_FIELDS, SparkFields, SparkResourcesSpec, check_direct_modes, read_spark_fields
 from .sweep import SweepFields, read_sweep_fields
 from .yaml_loader import join
 
@@ -250,19 +251,11 @@ class ParallelStepSpec(ParallelFields, StepSpec):
 
 
 @dataclass(frozen=True)
-class SparkStepSpec(StepSpec):
-    code: str | None = None
-    entry: SparkEntrySpec | None = None
-    py_files: tuple[str, ...] = ()
-    jars: tuple[str, ...] = ()
-    files: tuple[str, ...] = ()
-    archives: tuple[str, ...] = ()
-    conf: FrozenDict = EMPTY
-    environment: EnvironmentSpec | None = None
-    args: str | None = None
+class SparkStepSpec(SparkFields, StepSpec):
     resources: SparkResourcesSpec | None = None
 
     COMPONENT_TYPES = ("spark",)
+    ORDER = (*STEP_COMMON, *SPARK_FIELDS, "resources")  # a step lists `code` first, Spark jobs `entry`
 
     @classmethod
     def read_fields(cls, root: Section, context: Context, inputs: list[str], outputs: list[str]) -> dict:
@@ -381,7 +374,7 @@ def read_step(issues: Issues, path: str, value: Any, context: Context) -> StepSp
         description=root.text("description"),
         tags=root.text_map("tags", allow_null=True),
         properties=root.text_map("properties", allow_null=True),
-        identity=part(root, "identity", IdentitySpec.parse),
+        identity=read_identity(root),
         queue_settings=part(root, "queue_settings", QueueSettingsSpec.parse),
         **cls.read_fields(root, context, **port_names(root)),
     )
@@ -608,25 +601,17 @@ class PipelineSettingsSpec(Spec):
 
 
 @dataclass(frozen=True)
-class PipelineJobSpec(StepsMixin, JobDocumentMixin, Spec):
+class PipelineJobSpec(StepsMixin, JobSpec):
     """A validated pipeline job. Build one with `load_pipeline_job`."""
 
     jobs: FrozenDict = EMPTY  # step name -> StepSpec
     settings: PipelineSettingsSpec | None = None
-    schema: str | None = None
-    name: str | None = None
-    display_name: str | None = None
-    experiment_name: str | None = None
-    description: str | None = None
-    tags: FrozenDict = EMPTY
-    properties: FrozenDict = EMPTY
     inputs: FrozenDict = EMPTY  # name -> InputSpec
     outputs: FrozenDict = EMPTY  # name -> OutputSpec
-    compute: str | None = None
-    identity: IdentitySpec | None = None
 
-    KEYS: ClassVar[Mapping[str, str]] = {"schema": "$schema"}
     KIND: ClassVar[str] = "pipeline"
+    FIELDS: ClassVar[tuple[str, ...]] = ("jobs", "settings", "inputs", "outputs", "compute", "identity")
+    LEAD: ClassVar[tuple[str, ...]] = ("jobs", "settings")
 
     @property
     def default_compute(self) -> str | None:
@@ -642,8 +627,7 @@ def read_pipeline_job(
     issues: Issues, data: Any, *, base_dir: Path | None = None, context: Context | None = None
 ) -> PipelineJobSpec | None:
     """Read parsed data into a pipeline job, reporting every problem to `issues` (None if any)."""
-    fields = ("jobs", "settings", "inputs", "outputs", "compute", "identity")
-    root = read_job_root(issues, data, fields, kind="pipeline", what="a pipeline job",
+    root = read_job_root(issues, data, PipelineJobSpec, what="a pipeline job",
                          needs="`type: pipeline` and steps under jobs:")
     if root is None:
         return None
@@ -661,7 +645,7 @@ def read_pipeline_job(
         settings=settings,
         **ports,
         compute=read_compute(root),
-        identity=part(root, "identity", IdentitySpec.parse),
+        identity=read_identity(root),
     )
     if context.base_dir is not None:
         warn_missing(issues, context.base_dir, [
