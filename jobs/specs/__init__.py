@@ -18,6 +18,10 @@ Running them:
   `compute_name(compute)` for a `compute:` value (as the wizard has it).
 
 Every job kind is a `JobSpec`: the header (`$schema` ... `properties`), `compute` and `identity`.
+The modules import one way, at their top (tests/specs/test_module_imports.py): steps.py holds the
+steps of both pipeline kinds (pipeline.py); components.py reads component files with the
+component classes its `Context` is given (`loading.reading_context`), since the pipeline
+component holds steps, which name components.
 """
 
 import importlib
@@ -29,13 +33,13 @@ _EXPORTS = {
     "KINDS": "kinds",
     "AutoMLJobSpec": "automl",
     "AutoMLLimitsSpec": "automl",
-    "AutoMLStepSpec": "pipeline",
+    "AutoMLStepSpec": "steps",
     "AutoMLSweepSpec": "automl",
-    "BindingSpec": "pipeline",
+    "BindingSpec": "steps",
     "BuildSpec": "parts",
     "CommandComponentSpec": "components",
     "CommandJobSpec": "command",
-    "CommandStepSpec": "pipeline",
+    "CommandStepSpec": "steps",
     "ComponentInputSpec": "components",
     "ComponentOutputSpec": "components",
     "ComponentSpec": "components",
@@ -51,16 +55,16 @@ _EXPORTS = {
     "LimitsSpec": "parts",
     "ModelAssetSpec": "assets",
     "ObjectiveSpec": "sweep",
-    "OtherStepSpec": "pipeline",
+    "OtherStepSpec": "steps",
     "OutputSpec": "parts",
     "ParallelComponentSpec": "components",
     "ParallelJobSpec": "parallel",
-    "ParallelStepSpec": "pipeline",
+    "ParallelStepSpec": "steps",
     "ParallelTaskSpec": "parallel",
-    "PipelineComponentSpec": "components",
+    "PipelineComponentSpec": "pipeline",
     "PipelineJobSpec": "pipeline",
     "PipelineSettingsSpec": "pipeline",
-    "PipelineStepSpec": "pipeline",
+    "PipelineStepSpec": "steps",
     "QueueSettingsSpec": "parts",
     "ResourcesSpec": "parts",
     "RetrySettingsSpec": "parallel",
@@ -71,13 +75,13 @@ _EXPORTS = {
     "SparkEntrySpec": "spark",
     "SparkJobSpec": "spark",
     "SparkResourcesSpec": "spark",
-    "SparkStepSpec": "pipeline",
+    "SparkStepSpec": "steps",
     "SpecError": "errors",
     "SpecIssue": "errors",
-    "StepSpec": "pipeline",
+    "StepSpec": "steps",
     "SweepJobSpec": "sweep",
     "SweepLimitsSpec": "sweep",
-    "SweepStepSpec": "pipeline",
+    "SweepStepSpec": "steps",
     "TrialSpec": "sweep",
     "ValidationResult": "validation",
     "check_submittable": "submission",
@@ -93,7 +97,7 @@ _EXPORTS = {
     "local_path": "paths",
     "references": "expressions",
     "resolve_command": "expressions",
-    "resolve_step_command": "pipeline",
+    "resolve_step_command": "steps",
     "resolve_trial_command": "sweep",
     "substitute": "expressions",
     "validate_file": "validation",
@@ -126,7 +130,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         ComponentOutputSpec,
         ComponentSpec,
         ParallelComponentSpec,
-        PipelineComponentSpec,
         SparkComponentSpec,
     )
     from .errors import SpecError, SpecIssue
@@ -148,21 +151,20 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         ServiceSpec,
     )
     from .paths import is_remote, local_path
-    from .pipeline import (
+    from .pipeline import PipelineComponentSpec, PipelineJobSpec, PipelineSettingsSpec
+    from .spark import SparkEntrySpec, SparkJobSpec, SparkResourcesSpec
+    from .steps import (
         AutoMLStepSpec,
         BindingSpec,
         CommandStepSpec,
         OtherStepSpec,
         ParallelStepSpec,
-        PipelineJobSpec,
-        PipelineSettingsSpec,
         PipelineStepSpec,
         SparkStepSpec,
         StepSpec,
         SweepStepSpec,
         resolve_step_command,
     )
-    from .spark import SparkEntrySpec, SparkJobSpec, SparkResourcesSpec
     from .submission import check_submittable
     from .sweep import (
         EarlyTerminationSpec,

@@ -19,7 +19,6 @@ import math
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 from .common import (
@@ -538,14 +537,12 @@ class SweepJobSpec(ComputeMixin, JobSpec, SweepFields):
         return concurrent * per_trial
 
 
-def read_sweep_job(issues: Issues, data: Any, *, base_dir: Path | None = None, context: Context | None = None
-                   ) -> SweepJobSpec | None:
+def read_sweep_job(issues: Issues, data: Any, *, context: Context) -> SweepJobSpec | None:
     """Read parsed data into a sweep job, reporting every problem to `issues` (None if any)."""
     root = read_job_root(issues, data, SweepJobSpec, what="a sweep job",
                          needs="trial:, search_space:, objective:, sampling_algorithm: and limits:")
     if root is None:
         return None
-    context = context or Context(base_dir)
     spec = SweepJobSpec(
         **read_header(root),
         **read_sweep_fields(root, context, **port_names(root)),
