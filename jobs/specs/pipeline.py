@@ -15,27 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .common import (
-    COMPUTE,
-    COMPUTE_HINT,
-    JobSpec,
-    names,
-    part,
-    port_names,
-    read_compute,
-    read_header,
-    read_identity,
-    read_job_root,
-    read_ports,
-    warn_missing,
-)
-from .components import (
-    CommandComponentSpec,
-    ComponentSpec,
-    Context,
-    ParallelComponentSpec,
-    SparkComponentSpec,
-)
+from .common import COMPUTE, COMPUTE_HINT, JobSpec, names, part, port_names, read_compute, read_header, read_identity
+from .common import read_job_root, read_ports, warn_missing
+from .components import CommandComponentSpec, ComponentSpec, Context, ParallelComponentSpec, SparkComponentSpec
 from .fields import EMPTY, FrozenDict, Issues, Section, Spec, one_of
 from .steps import StepsMixin, read_jobs
 
