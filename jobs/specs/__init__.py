@@ -13,7 +13,15 @@ Running them:
 - sweeps: `spec.trial_parameters(seed=...)` yields each trial's parameters, and
   `resolve_trial_command(spec, params, inputs=..., outputs=...)` the command it runs;
 - pipelines: `spec.steps_in_order()` / `spec.dependencies`, `spec.step_compute(name)`,
-  `step.inputs` (InputSpec or BindingSpec), `resolve_step_command(step, inputs=..., outputs=...)`.
+  `step.inputs` (InputSpec or BindingSpec), `resolve_step_command(step, inputs=..., outputs=...)`;
+- where a job runs: `spec.is_serverless` / `spec.compute_name`, or `is_serverless(compute)` /
+  `compute_name(compute)` for a `compute:` value (as the wizard has it).
+
+Every job kind is a `JobSpec`: the header (`$schema` ... `properties`), `compute` and `identity`.
+The modules import one way, at their top (tests/specs/test_module_imports.py): steps.py holds the
+steps of both pipeline kinds (pipeline.py); components.py reads component files with the
+component classes its `Context` is given (`loading.reading_context`), since the pipeline
+component holds steps, which name components.
 """
 
 import importlib
@@ -25,13 +33,13 @@ _EXPORTS = {
     "KINDS": "kinds",
     "AutoMLJobSpec": "automl",
     "AutoMLLimitsSpec": "automl",
-    "AutoMLStepSpec": "pipeline",
+    "AutoMLStepSpec": "steps",
     "AutoMLSweepSpec": "automl",
-    "BindingSpec": "pipeline",
+    "BindingSpec": "steps",
     "BuildSpec": "parts",
     "CommandComponentSpec": "components",
     "CommandJobSpec": "command",
-    "CommandStepSpec": "pipeline",
+    "CommandStepSpec": "steps",
     "ComponentInputSpec": "components",
     "ComponentOutputSpec": "components",
     "ComponentSpec": "components",
@@ -43,19 +51,20 @@ _EXPORTS = {
     "FrozenDict": "fields",
     "IdentitySpec": "parts",
     "InputSpec": "parts",
+    "JobSpec": "common",
     "LimitsSpec": "parts",
     "ModelAssetSpec": "assets",
     "ObjectiveSpec": "sweep",
-    "OtherStepSpec": "pipeline",
+    "OtherStepSpec": "steps",
     "OutputSpec": "parts",
     "ParallelComponentSpec": "components",
     "ParallelJobSpec": "parallel",
-    "ParallelStepSpec": "pipeline",
+    "ParallelStepSpec": "steps",
     "ParallelTaskSpec": "parallel",
-    "PipelineComponentSpec": "components",
+    "PipelineComponentSpec": "pipeline",
     "PipelineJobSpec": "pipeline",
     "PipelineSettingsSpec": "pipeline",
-    "PipelineStepSpec": "pipeline",
+    "PipelineStepSpec": "steps",
     "QueueSettingsSpec": "parts",
     "ResourcesSpec": "parts",
     "RetrySettingsSpec": "parallel",
@@ -66,18 +75,20 @@ _EXPORTS = {
     "SparkEntrySpec": "spark",
     "SparkJobSpec": "spark",
     "SparkResourcesSpec": "spark",
-    "SparkStepSpec": "pipeline",
+    "SparkStepSpec": "steps",
     "SpecError": "errors",
     "SpecIssue": "errors",
-    "StepSpec": "pipeline",
+    "StepSpec": "steps",
     "SweepJobSpec": "sweep",
     "SweepLimitsSpec": "sweep",
-    "SweepStepSpec": "pipeline",
+    "SweepStepSpec": "steps",
     "TrialSpec": "sweep",
     "ValidationResult": "validation",
     "check_submittable": "submission",
+    "compute_name": "common",
     "detect_kind": "kinds",
     "is_remote": "paths",
+    "is_serverless": "common",
     "load_command_job": "command",
     "load_component": "loading",
     "load_job": "loading",
@@ -86,7 +97,7 @@ _EXPORTS = {
     "local_path": "paths",
     "references": "expressions",
     "resolve_command": "expressions",
-    "resolve_step_command": "pipeline",
+    "resolve_step_command": "steps",
     "resolve_trial_command": "sweep",
     "substitute": "expressions",
     "validate_file": "validation",
@@ -112,13 +123,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from .assets import DataAssetSpec, EnvironmentAssetSpec, ModelAssetSpec
     from .automl import AutoMLJobSpec, AutoMLLimitsSpec, AutoMLSweepSpec
     from .command import CommandJobSpec, load_command_job
+    from .common import JobSpec, compute_name, is_serverless
     from .components import (
         CommandComponentSpec,
         ComponentInputSpec,
         ComponentOutputSpec,
         ComponentSpec,
         ParallelComponentSpec,
-        PipelineComponentSpec,
         SparkComponentSpec,
     )
     from .errors import SpecError, SpecIssue
@@ -140,21 +151,20 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         ServiceSpec,
     )
     from .paths import is_remote, local_path
-    from .pipeline import (
+    from .pipeline import PipelineComponentSpec, PipelineJobSpec, PipelineSettingsSpec
+    from .spark import SparkEntrySpec, SparkJobSpec, SparkResourcesSpec
+    from .steps import (
         AutoMLStepSpec,
         BindingSpec,
         CommandStepSpec,
         OtherStepSpec,
         ParallelStepSpec,
-        PipelineJobSpec,
-        PipelineSettingsSpec,
         PipelineStepSpec,
         SparkStepSpec,
         StepSpec,
         SweepStepSpec,
         resolve_step_command,
     )
-    from .spark import SparkEntrySpec, SparkJobSpec, SparkResourcesSpec
     from .submission import check_submittable
     from .sweep import (
         EarlyTerminationSpec,

@@ -12,6 +12,7 @@ The fields a file may use depend on the task's family:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,16 +20,17 @@ from typing import Any, ClassVar
 
 from .common import (
     ComputeMixin,
-    JobDocumentMixin,
+    JobSpec,
     named,
     part,
     read_compute,
     read_header,
+    read_identity,
     read_job_root,
     warn_missing,
 )
 from .fields import EMPTY, FrozenDict, Issues, Section, Spec, describe, freeze, is_integer, one_of, suggest
-from .parts import IdentitySpec, InputSpec, OutputSpec, QueueSettingsSpec, ResourcesSpec, snake_case
+from .parts import InputSpec, OutputSpec, QueueSettingsSpec, ResourcesSpec, snake_case
 from .sweep import EarlyTerminationSpec, SamplingAlgorithmSpec, SearchSpec
 from .yaml_loader import join
 
@@ -211,24 +213,16 @@ class AutoMLFields:
 
 
 @dataclass(frozen=True)
-class AutoMLJobSpec(ComputeMixin, JobDocumentMixin, AutoMLFields, Spec):
+class AutoMLJobSpec(ComputeMixin, JobSpec, AutoMLFields):
     """A validated AutoML job (the AutoML fields, then the job's own)."""
 
-    schema: str | None = None
-    name: str | None = None
-    display_name: str | None = None
-    experiment_name: str | None = None
-    description: str | None = None
-    tags: FrozenDict = EMPTY
-    properties: FrozenDict = EMPTY
     outputs: FrozenDict = EMPTY
-    compute: str | None = None
     resources: ResourcesSpec | None = None
     queue_settings: QueueSettingsSpec | None = None
-    identity: IdentitySpec | None = None
 
-    KEYS: ClassVar[Mapping[str, str]] = {"schema": "$schema"}
     KIND: ClassVar[str] = "automl"
+    FIELDS: ClassVar[tuple[str, ...]] = automl_fields(None)
+    LEAD: ClassVar[tuple[str, ...]] = tuple(field.name for field in dataclasses.fields(AutoMLFields))
 
 
 def read_automl_fields(root: Section, *, in_pipeline: bool, read_data=None) -> dict:
@@ -401,7 +395,7 @@ def read_automl_job(issues: Issues, data: Any, *, base_dir: Path | None = None) 
     if data is not None and not isinstance(data, Mapping):
         issues.error("", "expected a mapping (key: value lines) at the top level")
         return None
-    root = read_job_root(issues, data, automl_fields(None), kind="automl", what="an AutoML job",
+    root = read_job_root(issues, data, AutoMLJobSpec, what="an AutoML job",
                          needs="at least type: automl, task: and training_data:")
     if root is None:
         return None
@@ -412,7 +406,7 @@ def read_automl_job(issues: Issues, data: Any, *, base_dir: Path | None = None) 
         compute=read_compute(root),
         resources=part(root, "resources", ResourcesSpec.parse),
         queue_settings=part(root, "queue_settings", QueueSettingsSpec.parse),
-        identity=part(root, "identity", IdentitySpec.parse),
+        identity=read_identity(root),
     )
     if base_dir is not None:
         warn_missing(issues, base_dir, [

@@ -7,17 +7,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .common import HEADER_FIELDS, ComputeMixin, JobDocumentMixin, port_names, read_compute, read_header, read_ports
+from .common import (
+    HEADER_FIELDS,
+    ComputeMixin,
+    JobSpec,
+    port_names,
+    read_compute,
+    read_header,
+    read_identity,
+    read_ports,
+)
 from .common import SERVERLESS  # noqa: F401  (importable from here, as before)
 from .common import named as _named
 from .common import part as _part
 from .expressions import check_command
-from .fields import EMPTY, FrozenDict, Issues, Section, Spec, describe
+from .fields import EMPTY, FrozenDict, Issues, Section, describe
 from .overrides import apply_overrides
 from .parts import (
     DistributionSpec,
     EnvironmentSpec,
-    IdentitySpec,
     LimitsSpec,
     QueueSettingsSpec,
     ResourcesSpec,
@@ -27,42 +35,30 @@ from .paths import local_path
 from .kinds import detect_kind
 from .yaml_loader import parse_yaml
 
-# In the order to_dict() writes them.
-FIELDS = (
-    *HEADER_FIELDS, "code", "command", "environment", "environment_variables", "inputs",
-    "outputs", "compute", "is_local", "resources", "distribution", "limits", "queue_settings",
-    "identity", "services", "parent_job_name",
-)
 
 @dataclass(frozen=True)
-class CommandJobSpec(ComputeMixin, JobDocumentMixin, Spec):
+class CommandJobSpec(ComputeMixin, JobSpec):
     """A validated command job. Build one with `load_command_job` or `CommandJobSpec.from_dict`."""
 
     command: str
     environment: EnvironmentSpec
-    schema: str | None = None
-    name: str | None = None
-    display_name: str | None = None
-    experiment_name: str | None = None
-    description: str | None = None
-    tags: FrozenDict = EMPTY
-    properties: FrozenDict = EMPTY
     code: str | None = None
     environment_variables: FrozenDict = EMPTY
     inputs: FrozenDict = EMPTY  # name -> InputSpec
     outputs: FrozenDict = EMPTY  # name -> OutputSpec
-    compute: str | None = None
     is_local: bool | None = None
     resources: ResourcesSpec | None = None
     distribution: DistributionSpec | None = None
     limits: LimitsSpec | None = None
     queue_settings: QueueSettingsSpec | None = None
-    identity: IdentitySpec | None = None
     services: FrozenDict = EMPTY  # name -> ServiceSpec
     parent_job_name: str | None = None
 
-    KEYS: ClassVar[Mapping[str, str]] = {"schema": "$schema"}
     KIND: ClassVar[str] = "command"
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "code", "command", "environment", "environment_variables", "inputs", "outputs", "compute", "is_local",
+        "resources", "distribution", "limits", "queue_settings", "identity", "services", "parent_job_name",
+    )
 
     @classmethod
     def from_dict(cls, data: Mapping) -> CommandJobSpec:
@@ -73,8 +69,8 @@ class CommandJobSpec(ComputeMixin, JobDocumentMixin, Spec):
         return spec
 
     def to_dict(self) -> dict:
-        """Plain JSON-serialisable data in Azure ML YAML shape (in the order of FIELDS); unset
-        fields are left out."""
+        """Plain JSON-serialisable data in Azure ML YAML shape (in the order of FIELDS, `type`
+        after `$schema`); unset fields are left out."""
         data = super().to_dict()
         return {key: data[key] for key in FIELDS if key in data}
 
@@ -122,6 +118,8 @@ def load_command_job(
     return spec
 
 
+# The fields of a command job file, in the order to_dict() writes them.
+FIELDS = (*HEADER_FIELDS, *CommandJobSpec.FIELDS)
 RUNNABLE_LATER = frozenset({"sweep", "pipeline", "automl", "spark", "parallel"})
 
 
@@ -157,7 +155,7 @@ def read_command_job(
         distribution=_part(root, "distribution", DistributionSpec.parse),
         limits=_part(root, "limits", LimitsSpec.parse),
         queue_settings=_part(root, "queue_settings", QueueSettingsSpec.parse),
-        identity=_part(root, "identity", IdentitySpec.parse),
+        identity=read_identity(root),
         services=_named(root, "services", ServiceSpec.parse, name_pattern=None),
         parent_job_name=root.text("parent_job_name"),
     )

@@ -3,10 +3,12 @@
 - `part(root, key, parse)`: one optional piece (`resources:`, `limits:` ...).
 - `named(root, key, parse)`: a mapping of user-chosen names to pieces (`inputs:`, `outputs:` ...);
   `read_ports(root)` reads a job's inputs and outputs, `port_names(root)` only their names.
-- `read_header(root)`: `$schema`, `name`, `display_name`, `experiment_name`, `description`,
-  `tags`, `properties` — the fields at the top of every job file.
-- `ComputeMixin`: `is_serverless` / `compute_name` for specs with a `compute` field.
-- `DocumentMixin` / `JobDocumentMixin`: `to_dict()` / `to_yaml()` for specs of a whole file.
+- `is_serverless(compute)` / `compute_name(compute)`: what a `compute:` value means (pure; the
+  wizard and the specs' `ComputeMixin` both use them).
+- `JobSpec`: the base of every job kind: the header (`$schema`, `name`, `display_name`,
+  `experiment_name`, `description`, `tags`, `properties`, read by `read_header(root)`), `compute`
+  and `identity` (read by `read_compute` / `read_identity`), and `to_dict()` / `to_yaml()`.
+- `DocumentMixin`: `to_dict()` / `to_yaml()` for the other specs of a whole file.
 - `read_job_root(...)`: the start of every `read_*_job`: the empty-document check, the known
   fields and the `type:`.
 """
@@ -15,14 +17,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
 
 from .errors import SpecError, SpecIssue
-from .fields import EMPTY, FrozenDict, Issues, Section, describe
-from .parts import InputSpec, OutputSpec
+from .fields import EMPTY, FrozenDict, Issues, Section, Spec, describe
+from .parts import IdentitySpec, InputSpec, OutputSpec
 from .paths import local_path
 from .yaml_loader import join
 
@@ -35,6 +38,20 @@ COMPUTE = re.compile(r"\S+")
 COMPUTE_HINT = "write azureml:<cluster-name>, or leave it out"
 
 
+def is_serverless(compute: str | None) -> bool:
+    """No compute, or `azureml:serverless` (any case): the studio picks a VM size and starts nodes."""
+    return compute is None or str(compute).strip().lower() in SERVERLESS
+
+
+def compute_name(compute: str | None) -> str | None:
+    """The named cluster (`azureml:cpu-cluster` or an ARM id `.../computes/cpu-cluster` ->
+    `cpu-cluster`), or None on serverless."""
+    if is_serverless(compute):
+        return None
+    name = str(compute).strip().removeprefix("azureml:")
+    return name.rsplit("/computes/", 1)[-1]
+
+
 class ComputeMixin:
     """For specs with a `compute` field (None means serverless)."""
 
@@ -43,19 +60,16 @@ class ComputeMixin:
     @property
     def is_serverless(self) -> bool:
         """No compute, or `azureml:serverless`: the studio picks a VM size and starts nodes."""
-        return self.compute is None or self.compute.strip().lower() in SERVERLESS
+        return is_serverless(self.compute)
 
     @property
     def compute_name(self) -> str | None:
         """The named cluster (`azureml:cpu-cluster` -> `cpu-cluster`), or None on serverless."""
-        if self.is_serverless:
-            return None
-        name = self.compute.strip().removeprefix("azureml:")
-        return name.rsplit("/computes/", 1)[-1] if "/computes/" in name else name
+        return compute_name(self.compute)
 
 
 class DocumentMixin:
-    """`to_dict()` / `to_yaml()` for specs of a whole file (components, assets; jobs: JobDocumentMixin)."""
+    """`to_dict()` / `to_yaml()` for specs of a whole file (components, assets; jobs: JobSpec)."""
 
     def to_dict(self) -> dict:
         """Plain JSON-serialisable data in Azure ML YAML shape; unset fields are left out."""
@@ -65,10 +79,35 @@ class DocumentMixin:
         return dump_yaml(self.to_dict())
 
 
-class JobDocumentMixin(DocumentMixin):
-    """For job specs, which have no `type` field: `to_dict()` adds `type: <KIND>`."""
+@dataclass(frozen=True, kw_only=True)
+class JobSpec(DocumentMixin, Spec):
+    """What every job kind has: the header at the top of its file, `compute` and `identity`.
 
+    A kind declares `KIND` (its `type:`), `FIELDS` (its other fields, in the order its files
+    list them: with HEADER_FIELDS, the fields `read_job_root` accepts) and `LEAD` (those of
+    FIELDS that `to_dict()` writes before the header). `to_dict()` writes LEAD, the header, the
+    rest of FIELDS, then `type: <KIND>`.
+    """
+
+    schema: str | None = None
+    name: str | None = None
+    display_name: str | None = None
+    experiment_name: str | None = None
+    description: str | None = None
+    tags: FrozenDict = EMPTY
+    properties: FrozenDict = EMPTY
+    compute: str | None = None
+    identity: IdentitySpec | None = None
+
+    KEYS: ClassVar[Mapping[str, str]] = {"schema": "$schema"}
     KIND: ClassVar[str]
+    FIELDS: ClassVar[tuple[str, ...]] = ()
+    LEAD: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def field_order(cls) -> tuple[str, ...]:
+        header = tuple(key for key in HEADER_FIELDS if key != "type")
+        return (*cls.LEAD, *header, *(key for key in cls.FIELDS if key not in cls.LEAD))
 
     def to_dict(self) -> dict:
         return {**self.to_data(), "type": self.KIND}
@@ -129,17 +168,16 @@ def check_type(root: Section, expected: str | tuple[str, ...], *, what: str) -> 
         root.error("type", f"expected `type: {allowed[0]}` for {what}, got {describe(type_)}")
 
 
-def read_job_root(
-    issues: Issues, data: Any, fields: Sequence[str], *, kind: str, what: str, needs: str
-) -> Section | None:
-    """The top-level mapping of a job file of `kind`, or None when unusable (an empty document:
-    "{what} needs {needs}"). Its fields are HEADER_FIELDS and `fields`; a `type:` must be `kind`."""
+def read_job_root(issues: Issues, data: Any, spec: type[JobSpec], *, what: str, needs: str) -> Section | None:
+    """The top-level mapping of a file of the job kind `spec`, or None when unusable (an empty
+    document: "{what} needs {needs}"). Its fields are HEADER_FIELDS and `spec.FIELDS`; a `type:`
+    must be `spec.KIND`."""
     if data is None:
         issues.error("", f"the document is empty; {what} needs {needs}")
         return None
-    root = Section.read(issues, "", data, (*HEADER_FIELDS, *fields), example=f"type: {kind}")
+    root = Section.read(issues, "", data, (*HEADER_FIELDS, *spec.FIELDS), example=f"type: {spec.KIND}")
     if root is not None:
-        check_type(root, kind, what=what)
+        check_type(root, spec.KIND, what=what)
     return root
 
 
@@ -158,6 +196,10 @@ def read_header(root: Section) -> dict:
 
 def read_compute(root: Section) -> str | None:
     return root.text("compute", pattern=COMPUTE, hint=COMPUTE_HINT)
+
+
+def read_identity(root: Section) -> IdentitySpec | None:
+    return part(root, "identity", IdentitySpec.parse)
 
 
 class _Dumper(yaml.SafeDumper):

@@ -3,11 +3,15 @@ pipeline steps and sweep trials use, written in their own YAML file or registere
 
 - `ComponentInputSpec` / `ComponentOutputSpec`: declared, typed ports (with defaults, `optional`,
   `min`/`max`/`enum` for literals).
-- `CommandComponentSpec`, `PipelineComponentSpec`, `SparkComponentSpec`, `ParallelComponentSpec`.
+- `CommandComponentSpec`, `SparkComponentSpec`, `ParallelComponentSpec`; the pipeline component
+  (`pipeline.PipelineComponentSpec`) holds steps, which name components, so it lives above this
+  module, beside the pipeline job.
 - `resolve_component(...)`: what a step's `component:` (or a sweep's `trial:`) names: a local
   component file, loaded and checked relative to the file that names it (a missing file is an
   error, as Azure ML refuses such pipelines), or a registered component (`azureml:name:version`,
   `azureml:name@latest`, `azureml://registries/...`), checked for form only, with a warning.
+  It reads the file with the component classes of the reading `Context` (every type: see
+  `loading.reading_context`).
 
 A component loaded from a pipeline is *anonymous* in Azure ML: its `name` is not registered, so
 the name rule (lower-case letters, digits, `_`) and unknown fields are only warnings there; both
@@ -19,7 +23,6 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,11 +41,10 @@ from .parts import (
     ResourcesSpec,
 )
 from .paths import is_remote, local_path
-from .spark import SPARK_FIELDS, SparkEntrySpec, check_direct_modes, read_spark_fields
+from .spark import SPARK_FIELDS, SparkFields, check_direct_modes, read_spark_fields
 from .yaml_loader import MAX_BYTES, parse_yaml
 
 COMPONENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,254}")
-COMPONENT_TYPES = ("command", "pipeline", "spark", "parallel")
 PORT_TYPES = {**DATA_TYPES, "path": "path"}
 COMPONENT_FIELDS = ("$schema", "type", "name", "version", "display_name", "description", "tags", "is_deterministic",
                     "inputs", "outputs")
@@ -289,51 +291,9 @@ class CommandComponentSpec(ComponentSpec):
         return found
 
 
-class StepsMixin:
-    """The step graph of a pipeline job or pipeline component (`jobs`: step name -> StepSpec)."""
-
-    jobs: FrozenDict
-
-    @cached_property
-    def dependencies(self) -> FrozenDict:
-        """Step name -> the names of the steps whose outputs it uses (they must finish first)."""
-        from .pipeline import dependencies_of  # pipeline.py imports this module
-
-        return dependencies_of(self.jobs)
-
-    def steps_in_order(self) -> list[str]:
-        """Step names in an order that runs every step after the steps it needs."""
-        from .pipeline import order_steps
-
-        return order_steps(self.jobs)
-
-
 @dataclass(frozen=True)
-class PipelineComponentSpec(StepsMixin, ComponentSpec):
-    """A pipeline packaged as a component: its steps bind `${{parent.inputs.<name>}}` to its inputs."""
-
-    type: str = "pipeline"
-    jobs: FrozenDict = EMPTY  # step name -> StepSpec
-
-    @classmethod
-    def read_fields(cls, root: Section, context: Context) -> dict:
-        from .pipeline import read_jobs  # a pipeline component holds steps, which use components
-
-        return dict(jobs=read_jobs(root, context, **port_names(root)))
-
-
-@dataclass(frozen=True)
-class SparkComponentSpec(ComponentSpec):
+class SparkComponentSpec(SparkFields, ComponentSpec):
     type: str = "spark"
-    entry: SparkEntrySpec | None = None
-    code: str | None = None
-    py_files: tuple[str, ...] = ()
-    jars: tuple[str, ...] = ()
-    files: tuple[str, ...] = ()
-    archives: tuple[str, ...] = ()
-    conf: FrozenDict = EMPTY
-    environment: EnvironmentSpec | None = None
-    args: str | None = None
 
     @classmethod
     def read_fields(cls, root: Section, context: Context) -> dict:
@@ -355,12 +315,6 @@ class ParallelComponentSpec(ParallelFields, ComponentSpec):
         return [("task.code", self.task.code if self.task else None)]
 
 
-COMPONENT_CLASSES: dict[str, type[ComponentSpec]] = {
-    "command": CommandComponentSpec,
-    "pipeline": PipelineComponentSpec,
-    "spark": SparkComponentSpec,
-    "parallel": ParallelComponentSpec,
-}
 assert set(SPARK_FIELDS) <= set(SparkComponentSpec.yaml_fields())
 
 
@@ -378,21 +332,21 @@ class ComponentFiles:
 
 @dataclass
 class Context:
-    """Where relative paths start (`base_dir`, None when unknown) and the files loaded so far."""
+    """How one file is being read: the component classes by `type:` (`component_types`, given by
+    the reader of the whole file, as the pipeline component is defined above this module), where
+    relative paths start (`base_dir`, None when unknown) and the component files loaded so far."""
 
+    component_types: Mapping[str, type[ComponentSpec]]
     base_dir: Path | None = None
     files: ComponentFiles = field(default_factory=ComponentFiles)
 
     def inside(self, folder: Path) -> Context:
-        return Context(folder, self.files)
+        return Context(self.component_types, folder, self.files)
 
 
-def read_component(
-    issues: Issues, data: Any, context: Context | None = None, *, standalone: bool = True
-) -> ComponentSpec | None:
+def read_component(issues: Issues, data: Any, context: Context, *, standalone: bool = True) -> ComponentSpec | None:
     """Read a component (None if it is unusable). `standalone`: the file itself is validated, so
     the name rule and unknown fields are errors; otherwise (used from a pipeline) warnings."""
-    context = context or Context()
     if data is None:
         issues.error("", "the document is empty; a component needs at least `name:`, `type:` and `command:`")
         return None
@@ -401,9 +355,9 @@ def read_component(
         return None
     type_ = data.get("type", "command")
     key = type_.strip().lower() if isinstance(type_, str) else None
-    cls = COMPONENT_CLASSES.get(key)
+    cls = context.component_types.get(key)
     if cls is None:
-        types = one_of(COMPONENT_TYPES)
+        types = one_of(list(context.component_types))
         issues.error("type", f"unknown component type {describe(type_)}; use {types}")
         return None
     root = Section.read(issues, "", data, cls.yaml_fields(), example="type: command", lenient=not standalone)

@@ -5,7 +5,8 @@
 - `Section`: reads one mapping of a spec at a path: typed field readers that report problems
   (with a fix) instead of raising, and a check for unknown fields with "did you mean".
 - `Spec`: base dataclass of all spec pieces: freezes its containers, writes itself back to data
-  (fields made with `hidden()`, such as a loaded component, are not written back).
+  (fields made with `hidden()`, such as a loaded component, are not written back) in the order of
+  its declaration, or of `ORDER` when a piece lists fields it inherits in another order.
 """
 
 from __future__ import annotations
@@ -81,10 +82,17 @@ class Spec:
 
     `to_data()` writes the piece in Azure ML YAML shape, omitting unset (None) and empty fields;
     `KEYS` renames attributes whose YAML name is not a Python name (`schema` -> `$schema`).
+    Fields are written (and listed by `yaml_fields()`) in the order they are declared, or in the
+    order of `field_order()` (`ORDER`: every YAML field) when that is not empty.
     """
 
     KEYS: ClassVar[Mapping[str, str]] = {}
     EXAMPLE: ClassVar[str] = ""  # shown when the value is not a mapping
+    ORDER: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def field_order(cls) -> tuple[str, ...]:
+        return cls.ORDER
 
     @classmethod
     def yaml_fields(cls) -> tuple[str, ...]:
@@ -119,8 +127,24 @@ def hidden(default: Any = None) -> Any:
     return dataclasses.field(default=default, metadata={"hidden": True})
 
 
+_FIELDS: dict[type, list[dataclasses.Field]] = {}  # class -> its YAML fields, in order
+
+
 def _yaml_fields(spec: Any) -> list[dataclasses.Field]:
-    return [field for field in dataclasses.fields(spec) if not field.metadata.get("hidden")]
+    cls = spec if isinstance(spec, type) else type(spec)
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = [field for field in dataclasses.fields(cls) if not field.metadata.get("hidden")]
+        order = cls.field_order()
+        if order:
+            position = {key: index for index, key in enumerate(order)}
+            keys = {field.name: cls.KEYS.get(field.name, field.name) for field in found}
+            missing = [key for key in keys.values() if key not in position]
+            if missing:
+                raise TypeError(f"{cls.__name__}.field_order() leaves out {', '.join(missing)}")
+            found.sort(key=lambda field: position[keys[field.name]])
+        _FIELDS[cls] = found
+    return found
 
 
 class Issues:

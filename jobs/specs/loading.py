@@ -4,7 +4,8 @@
     spec = load_sweep_job(text, ...) / load_pipeline_job(...) / load_component(...)
 
 `READERS` maps each kind (see `kinds.KINDS`) to `reader(issues, data, context)`, which reports
-every problem to `issues` and returns the spec (None if unusable).
+every problem to `issues` and returns the spec (None if unusable); `reading_context(base_dir)` is
+the context they are given (it knows every component type).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .fields import Issues
 from .kinds import detect_kind
 from .overrides import apply_overrides
 from .parallel import read_parallel_job
-from .pipeline import read_pipeline_job
+from .pipeline import COMPONENT_CLASSES, read_pipeline_job
 from .spark import read_spark_job
 from .sweep import read_sweep_job
 from .yaml_loader import parse_yaml
@@ -46,12 +47,17 @@ def _whole(issues: Issues, spec: Any) -> Any:
     return None if issues.errors else spec
 
 
+def reading_context(base_dir: Path | None) -> Context:
+    """The context for reading one file in `base_dir` (None: unknown), with every component type."""
+    return Context(COMPONENT_CLASSES, Path(base_dir) if base_dir is not None else None)
+
+
 def read_spec(issues: Issues, kind: str, data: Any, *, base_dir: Path | None = None) -> Any:
     """Read `data` as a file of `kind`; None when the kind is unknown or the data has errors."""
     reader = READERS.get(kind)
     if reader is None:
         return None
-    return reader(issues, data, Context(Path(base_dir) if base_dir is not None else None))
+    return reader(issues, data, reading_context(base_dir))
 
 
 def _load(text: str, source: str, base_dir: Path | None, overrides: Sequence[str], kind: str | None) -> Any:

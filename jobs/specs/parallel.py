@@ -5,25 +5,26 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from .common import (
     ComputeMixin,
-    JobDocumentMixin,
+    JobSpec,
     part,
     port_names,
     read_compute,
     read_header,
+    read_identity,
     read_job_root,
     read_ports,
     warn_missing,
 )
 from .expressions import REFERENCE, check_command, ref
 from .fields import EMPTY, FrozenDict, Issues, Section, Spec, describe, is_integer
-from .parts import EnvironmentSpec, IdentitySpec, QueueSettingsSpec, ResourcesSpec
+from .parts import EnvironmentSpec, QueueSettingsSpec, ResourcesSpec
 
 TASK_TYPES = {"run_function": "run_function", "model": "model", "function": "function"}
 LOGGING_LEVELS = {"debug": "DEBUG", "info": "INFO", "warning": "WARNING", "warn": "WARNING"}
@@ -91,8 +92,7 @@ class RetrySettingsSpec(Spec):
 
 @dataclass(frozen=True)
 class ParallelFields:
-    """The parallel fields of a parallel component or pipeline step. ParallelJobSpec declares
-    them itself, with the job header after `task`: the order its to_yaml() writes."""
+    """The parallel fields of a parallel job, component or pipeline step."""
 
     task: ParallelTaskSpec | None = None
     input_data: str | None = None
@@ -161,40 +161,20 @@ def read_parallel_fields(root: Section, *, inputs: Sequence[str], outputs: Seque
 
 
 @dataclass(frozen=True)
-class ParallelJobSpec(ComputeMixin, JobDocumentMixin, Spec):
+class ParallelJobSpec(ComputeMixin, ParallelFields, JobSpec):
     """A validated parallel job. Build one with `load_job` (kind `parallel`)."""
 
-    task: ParallelTaskSpec | None = None
-    schema: str | None = None
-    name: str | None = None
-    display_name: str | None = None
-    experiment_name: str | None = None
-    description: str | None = None
-    tags: FrozenDict = EMPTY
-    properties: FrozenDict = EMPTY
-    input_data: str | None = None
-    mini_batch_size: str | None = None
-    partition_keys: tuple[str, ...] = ()
-    resources: ResourcesSpec | None = None
-    retry_settings: RetrySettingsSpec | None = None
-    max_concurrency_per_instance: int | None = None
-    error_threshold: int | None = None
-    mini_batch_error_threshold: int | None = None
-    logging_level: str | None = None
-    environment_variables: FrozenDict = EMPTY
     inputs: FrozenDict = EMPTY
     outputs: FrozenDict = EMPTY
-    compute: str | None = None
-    identity: IdentitySpec | None = None
     queue_settings: QueueSettingsSpec | None = None
 
-    KEYS: ClassVar[Mapping[str, str]] = {"schema": "$schema"}
     KIND: ClassVar[str] = "parallel"
+    FIELDS: ClassVar[tuple[str, ...]] = (*PARALLEL_FIELDS, "inputs", "outputs", "compute", "identity", "queue_settings")
+    LEAD: ClassVar[tuple[str, ...]] = ("task",)
 
 
 def read_parallel_job(issues: Issues, data: Any, *, base_dir: Path | None = None) -> ParallelJobSpec | None:
-    fields = (*PARALLEL_FIELDS, "inputs", "outputs", "compute", "identity", "queue_settings")
-    root = read_job_root(issues, data, fields, kind="parallel", what="a parallel job",
+    root = read_job_root(issues, data, ParallelJobSpec, what="a parallel job",
                          needs="at least `type: parallel` and `task:`")
     if root is None:
         return None
@@ -204,7 +184,7 @@ def read_parallel_job(issues: Issues, data: Any, *, base_dir: Path | None = None
         **read_parallel_fields(root, **port_names(root), task_required=True),
         **read_ports(root),
         compute=read_compute(root),
-        identity=part(root, "identity", IdentitySpec.parse),
+        identity=read_identity(root),
         queue_settings=part(root, "queue_settings", QueueSettingsSpec.parse),
     )
     if base_dir is not None and spec.task is not None:

@@ -6,6 +6,7 @@ A Spark job runs `entry` (a Python file or a JVM class) with `args`, on an attac
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,18 +15,19 @@ from typing import Any, ClassVar
 
 from .common import (
     ComputeMixin,
-    JobDocumentMixin,
+    JobSpec,
     part,
     port_names,
     read_compute,
     read_header,
+    read_identity,
     read_job_root,
     read_ports,
     warn_missing,
 )
 from .expressions import check_command
 from .fields import EMPTY, FrozenDict, Issues, Section, Spec, describe, is_integer
-from .parts import EnvironmentSpec, IdentitySpec
+from .parts import EnvironmentSpec
 
 SPARK_FIELDS = ("code", "entry", "py_files", "jars", "files", "archives", "conf", "environment", "args")
 
@@ -129,6 +131,24 @@ def read_file_list(section: Section, key: str) -> tuple[str, ...]:
     return files
 
 
+@dataclass(frozen=True)
+class SparkFields:
+    """The Spark fields of a Spark job, component or pipeline step (the names in SPARK_FIELDS)."""
+
+    entry: SparkEntrySpec | None = None
+    code: str | None = None
+    py_files: tuple[str, ...] = ()
+    jars: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    archives: tuple[str, ...] = ()
+    conf: FrozenDict = EMPTY
+    environment: EnvironmentSpec | None = None
+    args: str | None = None
+
+
+assert {field.name for field in dataclasses.fields(SparkFields)} == set(SPARK_FIELDS)
+
+
 def read_spark_fields(root: Section, *, inputs: Sequence[str], outputs: Sequence[str], entry_required: bool) -> dict:
     """The Spark fields of a job, component or step, as keyword arguments."""
     if entry_required:
@@ -162,39 +182,20 @@ def check_direct_modes(issues: Issues, inputs: Mapping, outputs: Mapping, *, pre
 
 
 @dataclass(frozen=True)
-class SparkJobSpec(ComputeMixin, JobDocumentMixin, Spec):
+class SparkJobSpec(ComputeMixin, SparkFields, JobSpec):
     """A validated Spark job. Build one with `load_job` (kind `spark`)."""
 
-    entry: SparkEntrySpec | None = None
-    schema: str | None = None
-    name: str | None = None
-    display_name: str | None = None
-    experiment_name: str | None = None
-    description: str | None = None
-    tags: FrozenDict = EMPTY
-    properties: FrozenDict = EMPTY
-    code: str | None = None
-    py_files: tuple[str, ...] = ()
-    jars: tuple[str, ...] = ()
-    files: tuple[str, ...] = ()
-    archives: tuple[str, ...] = ()
-    conf: FrozenDict = EMPTY
-    environment: EnvironmentSpec | None = None
-    args: str | None = None
     inputs: FrozenDict = EMPTY
     outputs: FrozenDict = EMPTY
-    compute: str | None = None
     resources: SparkResourcesSpec | None = None
-    identity: IdentitySpec | None = None
 
-    KEYS: ClassVar[Mapping[str, str]] = {"schema": "$schema"}
     KIND: ClassVar[str] = "spark"
+    FIELDS: ClassVar[tuple[str, ...]] = (*SPARK_FIELDS, "inputs", "outputs", "compute", "resources", "identity")
+    LEAD: ClassVar[tuple[str, ...]] = ("entry",)
 
 
 def read_spark_job(issues: Issues, data: Any, *, base_dir: Path | None = None) -> SparkJobSpec | None:
-    fields = (*SPARK_FIELDS, "inputs", "outputs", "compute", "resources", "identity")
-    root = read_job_root(issues, data, fields, kind="spark", what="a Spark job",
-                         needs="at least `type: spark` and `entry:`")
+    root = read_job_root(issues, data, SparkJobSpec, what="a Spark job", needs="at least `type: spark` and `entry:`")
     if root is None:
         return None
     ports = read_ports(root)
@@ -205,9 +206,8 @@ def read_spark_job(issues: Issues, data: Any, *, base_dir: Path | None = None) -
         **ports,
         compute=read_compute(root),
         resources=part(root, "resources", SparkResourcesSpec.parse),
-        identity=part(root, "identity", IdentitySpec.parse),
+        identity=read_identity(root),
     )
     if base_dir is not None:
         warn_missing(issues, base_dir, [("code", spec.code)])
     return None if issues.errors else spec
-

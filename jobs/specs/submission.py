@@ -20,10 +20,11 @@ from __future__ import annotations
 from typing import Any
 
 from .automl import AutoMLJobSpec
-from .components import ComponentSpec, PipelineComponentSpec
+from .components import ComponentSpec
 from .errors import SpecIssue, sort_issues
 from .fields import Issues, one_of
-from .pipeline import AutoMLStepSpec, PipelineJobSpec, PipelineStepSpec, SparkStepSpec, SweepStepSpec
+from .pipeline import PipelineComponentSpec, PipelineJobSpec
+from .steps import AutoMLStepSpec, PipelineStepSpec, SparkStepSpec, SweepStepSpec
 from .spark import SparkJobSpec
 from .sweep import BAYESIAN_TYPES, SearchSpec, SweepJobSpec
 

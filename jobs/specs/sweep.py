@@ -13,23 +13,24 @@ search space, judged on one metric.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 from .common import (
     ComputeMixin,
-    JobDocumentMixin,
+    JobSpec,
     named,
     names,
     part,
     port_names,
     read_compute,
     read_header,
+    read_identity,
     read_job_root,
     read_ports,
     warn_missing,
@@ -41,7 +42,6 @@ from .fields import EMPTY, FrozenDict, Issues, Section, Spec, describe, hidden, 
 from .parts import (
     DistributionSpec,
     EnvironmentSpec,
-    IdentitySpec,
     QueueSettingsSpec,
     ResourcesSpec,
     ServiceSpec,
@@ -512,26 +512,20 @@ class SweepFields:
 
 
 @dataclass(frozen=True)
-class SweepJobSpec(ComputeMixin, JobDocumentMixin, SweepFields, Spec):
+class SweepJobSpec(ComputeMixin, JobSpec, SweepFields):
     """A validated sweep job (the sweep fields, then the job's own). Build one with `load_sweep_job`."""
 
-    schema: str | None = None
-    name: str | None = None
-    display_name: str | None = None
-    experiment_name: str | None = None
-    description: str | None = None
-    tags: FrozenDict = EMPTY
-    properties: FrozenDict = EMPTY
     inputs: FrozenDict = EMPTY  # name -> InputSpec
     outputs: FrozenDict = EMPTY  # name -> OutputSpec
-    compute: str | None = None
     resources: ResourcesSpec | None = None
     queue_settings: QueueSettingsSpec | None = None
-    identity: IdentitySpec | None = None
     services: FrozenDict = EMPTY
 
-    KEYS: ClassVar[Mapping[str, str]] = {"schema": "$schema"}
     KIND: ClassVar[str] = "sweep"
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        *SWEEP_FIELDS, "inputs", "outputs", "compute", "resources", "queue_settings", "identity", "services",
+    )
+    LEAD: ClassVar[tuple[str, ...]] = tuple(field.name for field in dataclasses.fields(SweepFields))
 
     @property
     def node_count(self) -> int:
@@ -543,15 +537,12 @@ class SweepJobSpec(ComputeMixin, JobDocumentMixin, SweepFields, Spec):
         return concurrent * per_trial
 
 
-def read_sweep_job(issues: Issues, data: Any, *, base_dir: Path | None = None, context: Context | None = None
-                   ) -> SweepJobSpec | None:
+def read_sweep_job(issues: Issues, data: Any, *, context: Context) -> SweepJobSpec | None:
     """Read parsed data into a sweep job, reporting every problem to `issues` (None if any)."""
-    fields = (*SWEEP_FIELDS, "inputs", "outputs", "compute", "resources", "queue_settings", "identity", "services")
-    root = read_job_root(issues, data, fields, kind="sweep", what="a sweep job",
+    root = read_job_root(issues, data, SweepJobSpec, what="a sweep job",
                          needs="trial:, search_space:, objective:, sampling_algorithm: and limits:")
     if root is None:
         return None
-    context = context or Context(base_dir)
     spec = SweepJobSpec(
         **read_header(root),
         **read_sweep_fields(root, context, **port_names(root)),
@@ -559,7 +550,7 @@ def read_sweep_job(issues: Issues, data: Any, *, base_dir: Path | None = None, c
         compute=read_compute(root),
         resources=part(root, "resources", ResourcesSpec.parse),
         queue_settings=part(root, "queue_settings", QueueSettingsSpec.parse),
-        identity=part(root, "identity", IdentitySpec.parse),
+        identity=read_identity(root),
         services=named(root, "services", ServiceSpec.parse, name_pattern=None),
     )
     if context.base_dir is not None and spec.trial is not None and not spec.trial.is_reference:

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from .common import read_text
-from .components import Context
 from .errors import SpecError, SpecIssue, sort_issues
 from .fields import Issues
 from .kinds import JOB_TYPES, detect_kind
-from .loading import READERS
+from .loading import READERS, reading_context
 from .submission import check_submittable
 from .yaml_loader import MAX_BYTES, parse_yaml
 
@@ -45,7 +44,7 @@ class ValidationResult:
 
 def _validator(kind: str) -> Callable[[Issues, Any, Path], Any]:
     reader = READERS[kind]
-    return lambda issues, data, base_dir: reader(issues, data, Context(base_dir))
+    return lambda issues, data, base_dir: reader(issues, data, reading_context(base_dir))
 
 
 # Every kind but `unknown` is fully validated: kind -> validator(issues, data, base_dir) -> spec.

@@ -354,23 +354,6 @@ def test_it_checks_services():
     assert "only tensor_board services take log_dir" in problem_at(job("services:\n  s: {type: ssh, log_dir: x}\n"), "services.s.log_dir").message
 
 
-@pytest.mark.parametrize(
-    "compute, serverless, name",
-    [
-        (None, True, None),
-        ("azureml:serverless", True, None),
-        ("serverless", True, None),
-        ("azureml:cpu-cluster", False, "cpu-cluster"),
-        ("gpu-cluster", False, "gpu-cluster"),
-        ("azureml:/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/workspaces/w/computes/big", False, "big"),
-    ],
-)
-def test_it_tells_serverless_from_named_compute(compute, serverless, name):
-    text = MINIMAL + (f"compute: {compute}\n" if compute else "")
-    spec = load_command_job(text)
-    assert (spec.is_serverless, spec.compute_name) == (serverless, name)
-
-
 # Objects ---------------------------------------------------------------------------------------------
 
 
