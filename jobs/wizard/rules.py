@@ -16,17 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from quotas.core import STANDARD, VmSize
-
 from jobs.scheduling.core import describe_estimate, describe_wait, size_problem
-
-try:  # TEMPORARY until wt-specs lands: then `from jobs.specs import is_serverless`
-    from jobs.specs import is_serverless
-except ImportError:
-    from jobs.specs.common import SERVERLESS as _SERVERLESS_NAMES
-
-    def is_serverless(compute: str | None) -> bool:
-        return compute is None or compute.strip().lower() in _SERVERLESS_NAMES
+from jobs.specs import compute_name, is_serverless
+from quotas.core import STANDARD, VmSize
 
 
 def size_refusal(name: str, tier: str, catalogue: Mapping[str, VmSize]) -> str | None:
@@ -47,6 +39,11 @@ def runs_on_serverless(spec: Mapping) -> bool:
     """Whether the job of a spec dict runs on serverless compute (no compute, or azureml:serverless)."""
     compute = spec.get("compute")
     return is_serverless(None if compute is None else str(compute))
+
+
+def cluster_name(compute: Any) -> str:
+    """The named cluster of a spec's `compute` ("" on serverless), as the spec layer reads it."""
+    return compute_name(compute) or ""
 
 
 def code_of(decision: Any) -> str:

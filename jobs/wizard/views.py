@@ -230,7 +230,7 @@ def _review_context(run: str, state: dict, workspace) -> dict:
         "yaml": flow.job_yaml(state),
         "spec": spec,
         "serverless": rules.runs_on_serverless(spec),
-        "cluster": compute.cluster_name(spec.get("compute")),
+        "cluster": rules.cluster_name(spec.get("compute")),
         "tier": (spec.get("queue_settings") or {}).get("job_tier") or compute.STANDARD,
         "instance_type": resources.get("instance_type") or "",
         "instance_count": resources.get("instance_count") or 1,

@@ -41,19 +41,12 @@ class ComputeContext:
     spot_available: int = 0
 
 
-def cluster_name(compute: str | None) -> str:
-    if not compute:
-        return ""
-    name = str(compute).strip().removeprefix("azureml:")
-    return name.rsplit("/computes/", 1)[-1]
-
-
 def initial(state: Mapping, ctx: ComputeContext) -> dict:
     spec = state["spec"]
     resources = spec.get("resources") or {}
     queue = spec.get("queue_settings") or {}
     on_serverless = rules.runs_on_serverless(spec)
-    cluster = "" if on_serverless else cluster_name(spec.get("compute"))
+    cluster = "" if on_serverless else rules.cluster_name(spec.get("compute"))
     if not (on_serverless and ctx.serverless_allowed) and not cluster and len(ctx.clusters) == 1:
         cluster = next(iter(ctx.clusters))
     return {
