@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from studio.cli import main as cli_main
+from studio.cli.commands import job as job_commands
 from tests.cli.fakes import FakeStudio
 
 collect_ignore: list[str] = []
@@ -22,7 +23,7 @@ def isolated_config(tmp_path, monkeypatch):
     monkeypatch.setenv("STUDIO_CONFIG", str(tmp_path / "config" / "profile.json"))
     for name in ("STUDIO_URL", "STUDIO_TOKEN", "STUDIO_CODE_MAX_BYTES"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(cli_main, "POLL_SECONDS", 0.01)
+    monkeypatch.setattr(job_commands, "POLL_SECONDS", 0.01)
 
 
 @pytest.fixture

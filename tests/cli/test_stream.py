@@ -3,7 +3,7 @@ import json
 import pytest
 
 from studio.cli.client import StudioClient
-from studio.cli.main import exit_code_for, follow_job, summary_line
+from studio.cli.commands.job import exit_code_for, follow_job, summary_line
 from tests.cli.fakes import job
 
 

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from studio.cli.main import _since
+from studio.cli.commands.usage import since as _since
 
 
 def connect(studio):
