@@ -112,11 +112,17 @@ class StudioClient:
             raise CliError(f"cannot reach the studio at {self.url}: {_reason(exc)}; is it running?") from None
         except requests.Timeout:
             raise CliError(f"the studio at {self.url} did not answer {method} {path} within {READ_TIMEOUT} s") from None
+        except requests.exceptions.ChunkedEncodingError:
+            raise self._broken(method, path) from None
         except requests.RequestException as exc:
             raise CliError(f"request to the studio at {self.url} failed: {exc}") from None
         if response.status_code >= 400:
             raise CliError(self._error_message(method, target, response))
         return response
+
+    def _broken(self, method: str, path: str) -> CliError:
+        return CliError(f"the studio at {self.url} closed the connection in the middle of its answer to "
+                        f"{method} {path}; try again")
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._request(method, path, **kwargs)
@@ -190,8 +196,11 @@ class StudioClient:
         route = f"/jobs/{_q(name)}/outputs/{quote(path.strip('/'))}" if path else f"/jobs/{_q(name)}/download"
         response = self._request("GET", route, stream=True)
         with response:
-            for chunk in response.iter_content(1 << 20):
-                into.write(chunk)
+            try:
+                for chunk in response.iter_content(1 << 20):
+                    into.write(chunk)
+            except (requests.exceptions.ChunkedEncodingError, requests.ConnectionError):
+                raise self._broken("GET", route) from None
         return response
 
     def explain(self, spec: str, *, sets: Sequence[str] = ()) -> dict:

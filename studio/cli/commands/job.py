@@ -334,9 +334,12 @@ def cmd_download(args) -> int:
         target = dest / wanted
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".part")
-        with open(partial, "wb") as handle:
-            client.download(args.name, handle, wanted)
-        os.replace(partial, target)
+        try:
+            with open(partial, "wb") as handle:
+                client.download(args.name, handle, wanted)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)  # a download that broke off leaves nothing behind
         written = [wanted]
     else:  # a folder, or everything: a .tar.gz
         with tempfile.TemporaryFile(prefix="studio-", suffix=".tar.gz") as handle:
