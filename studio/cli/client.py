@@ -165,11 +165,12 @@ class StudioClient:
         params.update(page=page, page_size=page_size)
         return self._json("GET", "/jobs", params=params)
 
-    def iter_jobs(self, *, max_results: int, **filters: str | None) -> Iterator[dict]:
-        """Jobs across pages, newest first as the server orders them, up to ``max_results``."""
+    def iter_jobs(self, *, max_results: int, page_size: int = 500, **filters: str | None) -> Iterator[dict]:
+        """Jobs across pages, newest first as the server orders them, up to ``max_results``
+        (``page_size`` at most per request; the studio allows up to 500)."""
         page, seen = 1, 0
         while seen < max_results:
-            body = self.list_jobs(page=page, page_size=min(max_results, 500), **filters)
+            body = self.list_jobs(page=page, page_size=min(max_results, page_size), **filters)
             for job in body.get("results") or []:
                 if seen >= max_results:
                     return

@@ -65,7 +65,8 @@ GROUPS = [["job"], ["quota"], ["usage"], ["compute"], ["vm-size"]]
 
 
 @pytest.mark.parametrize("command", [
-    [], *GROUPS, ["job", "create"], ["job", "download"], ["job", "evict"], ["validate"],
+    [], *GROUPS, ["job", "create"], ["job", "stream"], ["job", "show"], ["job", "list"], ["job", "cancel"],
+    ["job", "download"], ["job", "explain"], ["job", "evict"], ["validate"],
     ["quota", "list"], ["quota", "set"], ["usage", "list"], ["compute", "create"], ["compute", "list"],
     ["compute", "show"], ["compute", "delete"], ["compute", "list-sizes"], ["vm-size", "list"]])
 def test_it_has_help_with_examples_on_every_command(command, capsys):

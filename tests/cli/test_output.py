@@ -2,7 +2,14 @@ import json
 from datetime import datetime, timezone
 
 from studio.cli import output
-from tests.cli.fakes import job
+
+
+def job(name="happy_cat_1", status="Queued", **fields) -> dict:
+    """A job as the API sends it (the fields these tests read)."""
+    return {"name": name, "display_name": name, "type": "command", "status": status, "compute": "serverless",
+            "created_at": "2025-01-01T10:00:00Z", "started_at": None, "ended_at": None, "exit_code": None,
+            "error": "", "pending_reason": "", "queue_position": None, "estimated_start_at": None,
+            "instance_type": "Standard_D2as_v4", "instance_count": 1, "tier": "Standard", **fields}
 
 
 def test_it_lines_up_job_tables():
