@@ -210,8 +210,8 @@ class StudioClient:
     def evict_job(self, name: str) -> dict:
         return self._json("POST", f"/jobs/{_q(name)}/evict")
 
-    # Reads and new computes default to the profile's workspace, like new jobs; a quota set
-    # without a workspace is the subscription's, so ``set_quota`` never fills one in.
+    # Reads and new computes default to the profile's workspace, like new jobs; a family's quota
+    # set without a workspace is the subscription's, so ``set_quota`` never fills one in.
 
     def quotas(self, *, workspace: str | None = None) -> dict:
         return self._json("GET", "/quotas", params=_params(workspace=workspace or self.workspace))
@@ -223,7 +223,8 @@ class StudioClient:
         return self._json("POST", "/quotas", json=body)
 
     def set_spot_quota(self, limit: int) -> dict:
-        return self._json("POST", "/quotas/spot", json={"limit": limit})
+        """The subscription's Spot pool; the profile's workspace only says which subscription."""
+        return self._json("POST", "/quotas/spot", json={"limit": limit}, params=_params(workspace=self.workspace))
 
     def usage(self, *, workspace: str | None = None, since: str | None = None) -> list[dict]:
         return self._json("GET", "/usage", params=_params(workspace=workspace or self.workspace, since=since))

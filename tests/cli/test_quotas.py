@@ -99,6 +99,28 @@ def test_it_never_sends_the_profiles_workspace_with_a_subscription_limit(studio,
     assert not WorkspaceQuota.objects.exists()  # not a cap of ws-1
 
 
+@pytest.mark.xfail(strict=True, reason="POST /api/v1/quotas finds the subscription from `workspace`, which also "
+                   "means 'cap this workspace': a member of several workspaces cannot set a subscription limit")
+def test_it_sets_a_subscription_limit_for_a_member_of_several_workspaces(studio, run):
+    studio.workspace_named("ws-2")
+    code, _, err = run("quota", "set", "--family", "standardDSv3Family", "--limit", "24")
+    assert code == 0, err
+    assert subscription_limit("standardDSv3Family") == 24
+
+
+def test_it_sets_the_spot_pool_of_the_profiles_workspace(studio, run, monkeypatch):
+    from studio.cli.profile import save_profile
+
+    studio.workspace_named("ws-saved")  # ada has two workspaces now: the profile says which
+    save_profile(studio.url, studio.token, "ws-saved")
+    monkeypatch.delenv("STUDIO_URL")
+    monkeypatch.delenv("STUDIO_TOKEN")
+    code, _, err = run("quota", "set", "--spot", "--limit", "6")
+    assert code == 0, err
+    studio.workspace.subscription.refresh_from_db()
+    assert studio.workspace.subscription.spot_vcpu_limit == 6
+
+
 def test_it_caps_a_workspace(studio, set_quota, run):
     from quotas.models import WorkspaceQuota
 
