@@ -12,7 +12,7 @@ from urllib.parse import quote
 import requests
 
 from studio.cli.errors import CliError
-from studio.cli.output import error_body_message
+from studio.cli.output import error_body, error_lines
 
 __all__ = ["CliError", "MultipartBody", "StudioClient", "normalise_url"]
 
@@ -117,7 +117,7 @@ class StudioClient:
         except requests.RequestException as exc:
             raise CliError(f"request to the studio at {self.url} failed: {exc}") from None
         if response.status_code >= 400:
-            raise CliError(self._error_message(method, target, response))
+            raise self._error(method, target, response)
         return response
 
     def _broken(self, method: str, path: str) -> CliError:
@@ -132,20 +132,24 @@ class StudioClient:
             raise CliError(f"the studio at {self.url} answered {method} {path} with something that is not JSON; "
                            "is this the right URL?") from None
 
-    def _error_message(self, method: str, target: str, response: requests.Response) -> str:
+    def _error(self, method: str, target: str, response: requests.Response) -> CliError:
+        """The server's error body (or, when it is not ours, what happened) as a ``CliError``."""
         try:
             body = response.json()
         except ValueError:
             body = None
-        message = error_body_message(body)
-        if message is None:
-            message = f"the studio answered {response.status_code} {response.reason} to {method} {target}"
+        error = error_body(body)
+        if error is None:
+            summary = f"the studio answered {response.status_code} {response.reason} to {method} {target}"
             if response.status_code == 404:
-                message += f"; is {self.url} a Serverless Studio?"
+                summary += f"; is {self.url} a Serverless Studio?"
+            error = {"message": summary, "code": None, "recommendations": [], "errors": []}
+        message = error_lines(error)
         if response.status_code == 401:
             message += ("\n  check your API token: --token, STUDIO_TOKEN or the saved profile "
                         "(`manage.py studio_setup` on the server writes one)")
-        return message
+        return CliError(message, summary=error["message"], code=error["code"],
+                        recommendations=error["recommendations"], errors=error["errors"])
 
     # -- endpoints ---------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """What the commands share: building their parsers, argument types, the connection to the studio,
-and how results reach stdout (one JSON document with ``--output json``) and notes stderr.
+and how results and errors reach stdout (one JSON document with ``--output json``) and stderr.
 
 Imported at every start, so it imports nothing heavy: the HTTP client is loaded by ``make_client``.
 """
@@ -18,6 +18,24 @@ from studio.cli.profile import load_profile, profile_path
 
 # -- parsers --------------------------------------------------------------------------------
 
+class UsageError(SystemExit):
+    """argparse's refusal of the command line (exit code 2), with its message kept for JSON."""
+
+    def __init__(self, message: str):
+        super().__init__(2)
+        self.message = message
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors say the same on stderr but can also be reported
+    as a JSON error document (``main`` does that when ``--output json`` was asked for)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise UsageError(message)
+
+
 def add_group(commands, name: str, help: str, metavar: str, parents: Sequence[argparse.ArgumentParser]):
     """A noun (``studio quota``): its parser shows its commands when none is given; returns its sub-parsers."""
     parser = commands.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".", parents=parents)
@@ -33,8 +51,10 @@ def add_command(group, name: str, help: str, parents: Sequence[argparse.Argument
 
 
 def show_help(parser: argparse.ArgumentParser, args, commands: str) -> int:
-    """No command given: the help on stderr."""
+    """No command given: the help on stderr (and an error document with ``--output json``)."""
     parser.print_help(sys.stderr)
+    if json_mode(args):
+        emit_error(CliError(f"choose a command: {parser.prog} {commands}"))
     return 2
 
 
@@ -68,6 +88,19 @@ def json_mode(args) -> bool:
     return getattr(args, "output", "table") == "json"
 
 
+def wants_json(argv: Sequence[str]) -> bool:
+    """Whether a command line that argparse refused asked for ``--output json`` (in any spelling
+    argparse accepts: ``-o json``, ``-ojson``, ``--output=json``, an abbreviation like ``--out json``)."""
+    for i, item in enumerate(argv):
+        option, _, value = item.partition("=") if item.startswith("--") else (item, "", "")
+        if item.startswith("-o") and not item.startswith("--") and len(item) > 2:
+            option, value = "-o", item[2:]
+        if option == "-o" or (len(option) > 2 and "--output".startswith(option)):
+            if (value or (argv[i + 1] if i + 1 < len(argv) else "")) == "json":
+                return True
+    return False
+
+
 def emit_json(data: Any) -> None:
     sys.stdout.write(output.to_json(data) + "\n")
 
@@ -79,6 +112,11 @@ def show(args, data: Any, text: Callable[[Any], str]) -> int:
     else:
         print(text(data))
     return 0
+
+
+def emit_error(error: CliError) -> None:
+    """The one JSON document of a command that failed: ``{"error": {"message", "code", ...}}``."""
+    emit_json({"error": error.to_dict()})
 
 
 def note(message: str) -> None:

@@ -13,7 +13,7 @@ import os
 import sys
 
 from studio.cli.commands import compute, job, quota, usage, validate, vm_size
-from studio.cli.common import show_help
+from studio.cli.common import Parser, UsageError, emit_error, json_mode, show_help, wants_json
 from studio.cli.errors import CliError
 
 COMMANDS = "{job,validate,quota,usage,compute,vm-size}"
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     conn.add_argument("--token", default=argparse.SUPPRESS, help="your API token (or STUDIO_TOKEN)")
     both = [fmt, conn]
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="studio", parents=both, epilog=EXAMPLES,
         description="Run Azure ML CLI v2 jobs on a Serverless Studio.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -77,14 +77,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:  # argparse has said why on stderr; a script asked for JSON gets it too
+        if wants_json(sys.argv[1:] if argv is None else argv):
+            emit_error(CliError(exc.message, exit_code=2))
+        raise
     try:
         return args.handler(args)
     except CliError as exc:
         print(exc.message if exc.plain else f"error: {exc.message}", file=sys.stderr)
+        if json_mode(args):
+            emit_error(exc)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
+        if json_mode(args):
+            emit_error(CliError("interrupted"))
         return 130
     except BrokenPipeError:  # e.g. `studio job list | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -325,18 +325,23 @@ def format_issue(issue: Any, file: str | None = None) -> str:
     return message
 
 
-def error_body_message(body: Any) -> str | None:
-    """The server's ``{message, extra: {errors, recommendations}}`` as lines, or None if not that shape."""
+def error_body(body: Any) -> dict | None:
+    """The server's ``{message, extra: {code, errors, recommendations}}`` as the CLI's error
+    object (``{message, code, recommendations, errors}``), or None if the body is not that shape."""
     if not isinstance(body, dict) or not body.get("message"):
         return None
-    lines = [str(body["message"])]
     extra = body.get("extra") if isinstance(body.get("extra"), dict) else {}
-    errors = extra.get("errors") or []
-    if isinstance(errors, list) and len(errors) > 0:
-        lines.extend(f"  {format_issue(item)}" for item in errors)
-    recommendations = extra.get("recommendations") or []
-    if isinstance(recommendations, list):
-        lines.extend(f"  - {item}" for item in recommendations)
+    errors, recommendations = extra.get("errors"), extra.get("recommendations")
+    return {"message": str(body["message"]), "code": extra.get("code") or None,
+            "recommendations": [str(r) for r in recommendations] if isinstance(recommendations, list) else [],
+            "errors": errors if isinstance(errors, list) else []}
+
+
+def error_lines(error: dict) -> str:
+    """An error object as a terminal shows it: the message, each field's problem, then what to do."""
+    lines = [error["message"]]
+    lines.extend(f"  {format_issue(item)}" for item in error.get("errors") or [])
+    lines.extend(f"  - {item}" for item in error.get("recommendations") or [])
     return "\n".join(lines)
 
 

@@ -31,7 +31,8 @@ def test_it_renders_the_studios_field_errors_with_their_positions(studio):
     message, *issues = error.value.message.splitlines()
     assert error.value.exit_code == 1
     assert message.startswith("resources.instance_count: ") and "(line 5, column 19)" in message
-    assert len(issues) == 1 and issues[0].startswith("  resources.instance_count (line 5, column 19): ")
+    assert issues == [f"  resources.instance_count (line 5, column 19): {error.value.errors[0]['message']}"]
+    assert error.value.to_dict()["errors"][0]["path"] == "resources.instance_count"
 
 
 def test_it_renders_the_studios_refusal_with_its_recommendations(studio, set_quota):
@@ -39,10 +40,11 @@ def test_it_renders_the_studios_refusal_with_its_recommendations(studio, set_quo
     with pytest.raises(CliError) as error:
         StudioClient(studio.url, studio.token).create_job(
             ENVIRONMENT + "command: x\nresources:\n  instance_type: Standard_D2s_v3\n  instance_count: 3\n")
-    message, *recommendations = error.value.message.splitlines()
-    assert message.startswith("at most 2 instances of Standard_D2s_v3")
-    assert recommendations == ["  - reduce `resources.instance_count` to 2",
-                               "  - or request a quota increase for standardDSv3Family"]
+    refusal = error.value.to_dict()
+    assert refusal["message"].startswith("at most 2 instances of Standard_D2s_v3")
+    assert refusal["recommendations"] == ["reduce `resources.instance_count` to 2",
+                                          "or request a quota increase for standardDSv3Family"]
+    assert error.value.message == "\n".join([refusal["message"], *(f"  - {r}" for r in refusal["recommendations"])])
 
 
 def test_it_says_how_to_fix_a_rejected_token(studio):
@@ -50,6 +52,7 @@ def test_it_says_how_to_fix_a_rejected_token(studio):
         StudioClient(studio.url, "not-a-token").list_jobs()
     assert error.value.message == ("Invalid token.\n  check your API token: --token, STUDIO_TOKEN or the saved "
                                    "profile (`manage.py studio_setup` on the server writes one)")
+    assert error.value.to_dict()["message"] == "Invalid token."
 
 
 def test_it_wonders_whether_a_url_without_the_api_is_a_studio(studio):

@@ -60,16 +60,23 @@ def test_it_renders_spec_issues_with_and_without_a_file():
     assert output.format_issue({"path": "", "line": None, "column": None, "message": "gone"}, "a.yml") == "a.yml: gone"
 
 
-def test_it_renders_the_servers_error_body():
+def test_it_reads_the_studios_error_body():
     body = {"message": "no quota for Standard_NC6", "extra": {
+        "code": "NoQuotaForSize",
         "errors": [{"path": "resources.instance_type", "line": 3, "column": 18, "message": "no quota"}],
         "recommendations": ["use Standard_D2as_v4", "request a quota increase"]}}
-    assert output.error_body_message(body) == (
+    error = output.error_body(body)
+    assert error == {"message": "no quota for Standard_NC6", "code": "NoQuotaForSize",
+                     "recommendations": ["use Standard_D2as_v4", "request a quota increase"],
+                     "errors": body["extra"]["errors"]}
+    assert output.error_lines(error) == (
         "no quota for Standard_NC6\n"
         "  resources.instance_type (line 3, column 18): no quota\n"
         "  - use Standard_D2as_v4\n"
         "  - request a quota increase")
-    assert output.error_body_message({"detail": "x"}) is None
+    assert output.error_body({"detail": "x"}) is None
+    assert output.error_body({"message": "gone", "extra": "?"})["recommendations"] == []
+
 
 
 def test_it_renders_validation_results():

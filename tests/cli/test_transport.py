@@ -1,6 +1,7 @@
 """What the CLI says when the network or a proxy fails it: things a real studio cannot be made to do."""
 
 import io
+import json
 
 import pytest
 
@@ -53,3 +54,11 @@ def test_it_says_when_a_download_breaks_off(raw):
     assert error.value.message == (f"the studio at {dropped.url} closed the connection in the middle of its "
                                    "answer to GET /jobs/j1/outputs/outputs/model.pkl; try again")
 
+
+def test_it_prints_the_failure_as_one_json_document(raw, run):
+    proxy = raw(BAD_GATEWAY)
+    code, out, _ = run("quota", "list", "-o", "json", "--url", proxy.url, "--token", "t")
+    assert code == 1
+    assert json.loads(out) == {"error": {
+        "message": f"the studio answered 502 Bad Gateway to GET {proxy.url}/api/v1/quotas", "code": None,
+        "recommendations": [], "errors": []}}

@@ -88,3 +88,16 @@ def test_it_validates_every_corpus_command_job_offline(tmp_path):
     reports = json.loads(result.stdout)
     assert len(reports) == len(files) == 45
     assert all(r["valid"] and r["kind"] == "command" for r in reports)
+
+
+def test_it_prints_a_refused_submission_as_one_json_document(studio, set_quota, tmp_path):
+    set_quota("standardDSv3Family", 4)
+    (tmp_path / "big.yml").write_text(ENV_LINE + "command: echo hi\nresources:\n  instance_type: Standard_D2s_v3\n"
+                                      "  instance_count: 3\n")
+    result = studio("job", "create", "--file", "big.yml", "--output", "json")
+    assert result.returncode == 1
+    error = json.loads(result.stdout)["error"]
+    assert error["message"].startswith("at most 2 instances of Standard_D2s_v3")
+    assert "reduce `resources.instance_count` to 2" in error["recommendations"]
+    assert result.stderr.startswith(f"error: {error['message']}\n")
+

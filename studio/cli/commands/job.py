@@ -14,6 +14,7 @@ from studio.cli import output
 from studio.cli.common import (
     add_command,
     add_group,
+    emit_error,
     emit_json,
     json_mode,
     make_client,
@@ -138,7 +139,8 @@ def load_job_file(path_text: str, sets: list[str]):
         spec = load_command_job(text, source=path_text, base_dir=path.resolve().parent, overrides=list(sets))
     except SpecError as exc:
         issues = [issue.to_dict() for issue in exc.issues] or [{"message": str(exc)}]
-        raise CliError("\n".join(output.format_issue(issue, path_text) for issue in issues), plain=True) from None
+        raise CliError("\n".join(output.format_issue(issue, path_text) for issue in issues), plain=True,
+                       errors=issues) from None
     return text, spec, path
 
 
@@ -231,7 +233,10 @@ def follow_job(client, name: str, *, json_mode: bool = False, known_status: str 
                                 first_delay=0.1 if known_status else 0.25)
         job = client.get_job(name)
     except KeyboardInterrupt:
-        note(f"\nStopped following job {name}; it keeps running. To cancel it: studio job cancel --name {name}")
+        stopped = f"Stopped following job {name}; it keeps running. To cancel it: studio job cancel --name {name}"
+        note(f"\n{stopped}")
+        if json_mode:
+            emit_error(CliError(stopped))
         return 130
     if last_char not in ("", "\n"):
         out.write("\n")
