@@ -1,4 +1,7 @@
-"""``studio job``: create, stream, show, list, cancel, download, explain and evict jobs."""
+"""``studio job``: create, stream, show, list, cancel, download, explain and evict jobs.
+
+Job statuses come from ``jobs.lifecycle`` (pure, no Django), imported by the commands that read
+them rather than at start-up: it costs more than the rest of the CLI's start together."""
 
 from __future__ import annotations
 
@@ -26,7 +29,6 @@ from studio.cli.common import (
 from studio.cli.errors import CliError
 from studio.humanize import human_size, plural
 
-TERMINAL = ("Completed", "Failed", "Canceled")
 POLL_SECONDS = 0.5  # the steady log polling interval; the first polls are quicker
 
 EXAMPLES = {
@@ -202,6 +204,8 @@ def cmd_create(args) -> int:
 
 def report_created(job: dict, *, out: TextIO | None, hint: bool) -> None:
     """Name, status and compute to ``out`` (None: JSON follows instead); a queued job's reason to stderr."""
+    from jobs.lifecycle import TERMINAL, Status
+
     name, status = job.get("name"), job.get("status")
     if out is not None:
         print(f"Job {name} created: {status}", file=out)
@@ -209,7 +213,7 @@ def report_created(job: dict, *, out: TextIO | None, hint: bool) -> None:
             count = job.get("instance_count") or 1
             print(f"Compute: {job.get('compute') or 'serverless'}, {count} x {job['instance_type']}"
                   + (f" ({job['tier']})" if job.get("tier") else ""), file=out)
-    if status == "Queued" and job.get("pending_reason"):
+    if status == Status.QUEUED and job.get("pending_reason"):
         detail = []  # only what the scheduler's reason does not say already
         if "position" not in job["pending_reason"] and job.get("queue_position") is not None:
             detail.append(f"position {job['queue_position']} in the queue")
@@ -275,8 +279,10 @@ def follow_logs(client, name: str, out: TextIO, *, sleep: Callable[[float], None
 
 
 def summary_line(job: dict) -> str:
+    from jobs.lifecycle import Status
+
     name, status = job.get("name"), job.get("status")
-    if status == "Completed":
+    if status == Status.COMPLETED:
         start = output.parse_time(job.get("started_at")) or output.parse_time(job.get("created_at"))
         end = output.parse_time(job.get("ended_at"))
         took = f" in {output.format_duration((end - start).total_seconds())}" if start and end else ""
@@ -291,10 +297,12 @@ def summary_line(job: dict) -> str:
 
 
 def exit_code_for(job: dict) -> int:
-    if job.get("status") == "Completed":
+    from jobs.lifecycle import Status
+
+    if job.get("status") == Status.COMPLETED:
         return 0
     code = job.get("exit_code")
-    if job.get("status") == "Failed" and isinstance(code, int) and code != 0:
+    if job.get("status") == Status.FAILED and isinstance(code, int) and code != 0:
         return min(max(code, 1), 255)
     return 1
 
