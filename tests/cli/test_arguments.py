@@ -44,6 +44,11 @@ def test_it_refuses_an_unknown_output_format(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
+def test_it_takes_a_waiting_reason_code_to_list():
+    assert parse("job", "list", "--waiting-reason", "QuotaBusy").waiting_reason == "QuotaBusy"
+    assert parse("job", "list").waiting_reason is None
+
+
 def test_it_takes_several_files_to_validate():
     assert parse("validate", "-f", "a.yml", "--file", "b.yml").files == ["a.yml", "b.yml"]
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.cli.helpers import D2S_V3, cells, fields_of
+from tests.cli.helpers import D2S_V3, awaiting, cells, fields_of
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = "command: python train.py\nenvironment:\n  image: python:3.11-slim\n"
@@ -78,6 +78,15 @@ def test_it_says_when_there_are_no_jobs(studio, run):
     assert run("job", "list", "--status", "Failed") == (0, "No jobs found.\n", "")
 
 
+@awaiting("jobs.api.serializers.JobOutputSerializer", "waiting")
+def test_it_lists_the_jobs_waiting_for_a_reason(studio, busy, run):
+    studio.submit(D2S_V3, name="waiting_for_quota")
+    code, out, _ = run("job", "list", "--waiting-reason", "QuotaBusy", "-o", "json")
+    assert code == 0
+    assert [(j["name"], j["waiting"]["code"]) for j in json.loads(out)] == [("waiting_for_quota", "QuotaBusy")]
+    assert run("job", "list", "--waiting-reason", "SpotPoolBusy")[1] == "No jobs found.\n"
+
+
 def test_it_lists_jobs_as_the_servers_objects(studio, run):
     studio.submit(name="a")
     code, out, _ = run("-o", "json", "job", "list")
@@ -139,3 +148,14 @@ def test_it_explains_an_admission(studio, run, tmp_path):
     (tmp_path / "job.yml").write_text(GOOD)
     code, out, _ = run("job", "explain", "-f", str(tmp_path / "job.yml"), "-o", "json")
     assert code == 0 and json.loads(out)["decision"] == "admit"
+
+
+@awaiting("jobs.api.serializers.JobOutputSerializer", "waiting")
+def test_it_explains_a_wait_with_its_code_position_and_estimate(studio, busy, run, tmp_path):
+    (tmp_path / "job.yml").write_text(D2S_V3 + "environment:\n  image: python:3.11-slim\n")
+    code, out, _ = run("job", "explain", "-f", str(tmp_path / "job.yml"))
+    assert code == 0
+    answer = json.loads(run("job", "explain", "-f", str(tmp_path / "job.yml"), "-o", "json")[1])
+    assert (answer["decision"], answer["code"], answer["position"]) == ("wait", "QuotaBusy", 1)
+    assert out == f"wait: {answer['message']} (QuotaBusy)\n"
+    assert "position 1" in answer["message"]

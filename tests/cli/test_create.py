@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.cli.helpers import D2S_V3, ENVIRONMENT
+from tests.cli.helpers import D2S_V3, ENVIRONMENT, awaiting
 
 JOB = """\
 code: src
@@ -77,6 +77,18 @@ def test_it_sends_the_profiles_token_and_workspace_by_default(studio, run, proje
     code, _, err = run("job", "create", "-f", str(project / "job.yml"), "--name", "j1")
     assert code == 0, err
     assert studio.job("j1").workspace.name == "ws-saved"
+
+
+@awaiting("jobs.api.serializers.JobOutputSerializer", "waiting")
+def test_it_warns_why_a_job_waits_with_its_position_and_estimate(studio, busy, run, tmp_path):
+    (tmp_path / "job.yml").write_text(ENVIRONMENT + D2S_V3)
+    code, out, err = run("job", "create", "-f", str(tmp_path / "job.yml"), "--name", "j1")
+    assert code == 0 and "Job j1 created: Queued" in out
+    waiting = json.loads(run("job", "show", "-n", "j1", "-o", "json")[1])["waiting"]
+    assert waiting["code"] == "QuotaBusy" and waiting["position"] == 1
+    assert err.endswith(f"warning: {waiting['message']} (QuotaBusy)\n")
+    assert "position 1" in waiting["message"]
+    assert waiting["estimated_start"] is not None or "no estimate" in waiting["message"]
 
 
 def test_it_prints_only_the_job_as_json(studio, run, project):

@@ -5,9 +5,10 @@ import json
 import pytest
 
 from studio.cli.main import main
-from tests.cli.helpers import D2S_V3, cells
+from tests.cli.helpers import D2S_V3, awaiting, cells
 
-HEADER = ["FAMILY", "SUBSCRIPTION LIMIT", "WORKSPACE CAP", "IN USE (SUBSCRIPTION)", "IN USE (WORKSPACE)", "FREE"]
+HEADER = ["FAMILY", "SUBSCRIPTION LIMIT", "WORKSPACE CAP", "IN USE (SUBSCRIPTION)", "IN USE (WORKSPACE)", "FREE",
+          "QUEUED"]
 
 
 def rows_by_family(out: str) -> dict[str, list[str]]:
@@ -50,6 +51,15 @@ def test_it_lists_every_family_with_all(studio, set_quota, run):
     code, out, err = run("quota", "list", "--all")
     assert code == 0 and err == ""
     assert rows_by_family(out)["standardNCASv3_T4Family"][:5] == ["0", "-", "0", "0", "0"]
+
+
+@awaiting("quotas.api.serializers.QuotaFamilyOutputSerializer", "queued_vcpus")
+def test_it_shows_what_waiting_jobs_need(studio, busy, run):
+    for _ in range(3):
+        assert studio.submit(D2S_V3).status == "Queued"
+    rows = rows_by_family(run("quota", "list")[1])
+    assert rows["standardDSv3Family"][5] == "6 (3 jobs)"
+    assert rows["Spot (shared pool)"][5] == "0"
 
 
 def test_it_asks_for_the_profiles_workspace_by_default(studio, run, monkeypatch):

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from tests.cli.helpers import cells
+from tests.cli.helpers import awaiting, cells
 
-HEADER = ["NAME", "FAMILY", "VCPUS", "MEMORY", "GPUS", "PRICE $/H", "SPOT $/H", "QUOTA FREE"]
+HEADER = ["NAME", "FAMILY", "VCPUS", "MEMORY", "GPUS", "PRICE $/H", "SPOT $/H", "INSTANCES FIT", "QUOTA FREE (VCPUS)"]
 
 
 def rows_by_name(out: str) -> dict[str, list[str]]:
@@ -30,6 +30,14 @@ def test_it_lists_the_catalogue_with_prices(studio, set_quota, run):
     assert rows["Standard_DS3_v2"][:6] == ["standardDSv2Family", "4", "14 GiB", "0", "0.2930", "0.0322"]
     assert rows["Standard_DS3_v2"][-1] == "8"
     assert rows["Standard_NC4as_T4_v3"][:4] == ["standardNCASv3_T4Family", "4", "28 GiB", "1 x NVIDIA T4 16GB"]
+
+
+@awaiting("quotas.api.serializers.VmSizeOutputSerializer", "instances_fit")
+def test_it_says_how_many_instances_fit_not_only_the_free_vcpus(studio, set_quota, run):
+    set_quota("standardDSv3Family", 20)
+    rows = rows_by_name(run("vm-size", "list")[1])
+    assert rows["Standard_D8s_v3"][-2:] == ["2", "20"]
+    assert rows["Standard_D32s_v3"][-2:] == ["0", "20"]  # 20 vCPUs free, but one node needs 32
 
 
 @pytest.mark.parametrize("argv, filters", [

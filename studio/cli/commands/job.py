@@ -49,6 +49,7 @@ Ctrl-C stops following (the job keeps running).""",
     "list": """examples:
   studio job list
   studio job list --status Failed --max-results 10
+  studio job list --waiting-reason QuotaBusy
   studio job list --experiment tuning --search resnet -o json""",
     "cancel": "examples:\n  studio job cancel --name happy_cat_1",
     "download": """examples:
@@ -94,6 +95,8 @@ def register(commands, parents) -> None:
     p.add_argument("--experiment", help="only jobs of this experiment")
     p.add_argument("--compute", help="only jobs on this compute (serverless or a cluster's name)")
     p.add_argument("--search", help="only jobs whose name or display name contains this")
+    p.add_argument("--waiting-reason", metavar="CODE",
+                   help="only jobs waiting for this reason, a code like QuotaBusy (studio job show names it)")
     p.add_argument("--max-results", type=positive, default=50, help="at most this many jobs (default 50)")
     p.set_defaults(handler=cmd_list)
 
@@ -203,8 +206,8 @@ def cmd_create(args) -> int:
 
 
 def report_created(job: dict, *, out: TextIO | None, hint: bool) -> None:
-    """Name, status and compute to ``out`` (None: JSON follows instead); a queued job's reason to stderr."""
-    from jobs.lifecycle import TERMINAL, Status
+    """Name, status and compute to ``out`` (None: JSON follows instead); why a job waits to stderr."""
+    from jobs.lifecycle import TERMINAL
 
     name, status = job.get("name"), job.get("status")
     if out is not None:
@@ -213,13 +216,9 @@ def report_created(job: dict, *, out: TextIO | None, hint: bool) -> None:
             count = job.get("instance_count") or 1
             print(f"Compute: {job.get('compute') or 'serverless'}, {count} x {job['instance_type']}"
                   + (f" ({job['tier']})" if job.get("tier") else ""), file=out)
-    if status == Status.QUEUED and job.get("pending_reason"):
-        detail = []  # only what the scheduler's reason does not say already
-        if "position" not in job["pending_reason"] and job.get("queue_position") is not None:
-            detail.append(f"position {job['queue_position']} in the queue")
-        if job.get("estimated_start_at") and "estimated start" not in job["pending_reason"]:
-            detail.append(f"estimated start {output.format_eta(job['estimated_start_at'])}")
-        note(f"warning: {job['pending_reason']}" + (f" ({', '.join(detail)})" if detail else ""))
+    warning = output.waiting_text(job.get("waiting"))
+    if warning:
+        note(f"warning: {warning}")
     if out is not None and hint and status not in TERMINAL:
         print(f"Follow it with: studio job stream --name {name}", file=out)
 
@@ -324,7 +323,8 @@ def cmd_show(args) -> int:
 def cmd_list(args) -> int:
     client = make_client(args)
     jobs = list(client.iter_jobs(max_results=args.max_results, status=args.status, type=args.type,
-                                 experiment=args.experiment, compute=args.compute, search=args.search))
+                                 experiment=args.experiment, compute=args.compute, search=args.search,
+                                 waiting=args.waiting_reason))
     return show(args, jobs, output.job_list_table)
 
 
@@ -371,18 +371,8 @@ def cmd_download(args) -> int:
 def cmd_explain(args) -> int:
     text, _spec, _path = load_job_file(args.file, args.sets)
     answer = make_client(args).explain(text, sets=args.sets)
-    show(args, answer, explanation_text)
+    show(args, answer, output.explanation_text)
     return 1 if answer.get("decision") == "reject" else 0
-
-
-def explanation_text(answer: dict) -> str:
-    lines = [f"{answer.get('decision', '?')}: {answer.get('reason', '')}"]
-    if answer.get("position") is not None:
-        lines.append(f"position in the queue: {answer['position']}")
-    if answer.get("estimated_start"):
-        lines.append(f"estimated start: {output.format_time(answer['estimated_start'])}")
-    lines.extend(f"  - {item}" for item in answer.get("recommendations") or [])
-    return "\n".join(lines)
 
 
 def cmd_evict(args) -> int:

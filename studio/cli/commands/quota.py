@@ -16,7 +16,8 @@ EXAMPLES = {
   studio quota list -o json
 
 FREE is what the workspace can still start: the subscription's free vCPUs, capped by what is
-left of the workspace's own cap. Spot jobs of every family share the Spot pool.""",
+left of the workspace's own cap. QUEUED is what waiting jobs need (and how many jobs wait).
+Spot jobs of every family share the Spot pool.""",
     "set": """examples:
   studio quota set --family standardDSv2Family --limit 24                  # the subscription's limit
   studio quota set --family standardNCASv3_T4Family --limit 8 --workspace ws-2   # a workspace's cap

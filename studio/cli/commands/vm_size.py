@@ -13,8 +13,9 @@ EXAMPLES = {
   studio vm-size list --gpu
   studio vm-size list --max-price 0.5 -o json
 
-PRICE and SPOT are USD per node-hour (dedicated and Spot); QUOTA FREE is the vCPUs of the size's
-family your workspace can still start. The same list: studio compute list-sizes.""",
+PRICE and SPOT are USD per node-hour (dedicated and Spot). INSTANCES FIT is how many nodes of the
+size your workspace's free quota holds now (0: it does not fit); QUOTA FREE (VCPUS) is the vCPUs of
+the size's family it can still start. The same list: studio compute list-sizes.""",
 }
 
 
