@@ -113,24 +113,27 @@ def explanation_text(answer: dict) -> str:
 def timeline_rows(events: Sequence[dict]) -> list[dict]:
     """The job's steps from its transition events (those with a ``to``), each with its time and
     what the studio said of it; the step where a failed or canceled job stopped says so, with the
-    reason code and message."""
-    from jobs.lifecycle import Status  # only `job show` needs it: not at start-up
+    reason code and message. An end that happened to the command itself (it failed, timed out or
+    was canceled) stopped it while Running, though its outputs were kept (Finalizing) after."""
+    from jobs.lifecycle import Cause, Status  # only `job show` needs it: not at start-up
 
     stopped = (Status.FAILED, Status.CANCELED)
-    rows, reached = [], ""
+    command_ends = (Cause.USER_ERROR, Cause.TIMED_OUT, Cause.CANCELED, Cause.CANCEL_REQUESTED)
+    rows, reached, ran = [], "", False
     for event in events:
         to = event.get("to")
         if not to:
             continue  # a note: the system log shows it
         code, message = event.get("code") or "", event.get("message") or ""
         if to in stopped:
-            parts = [f"stopped while {reached or event.get('from') or '?'}", code, message]
+            where = Status.RUNNING if ran and code in command_ends else reached or event.get("from") or "?"
+            parts = [f"stopped while {where}", code, message]
         elif message == to:  # plain progress says only its status
             parts = []
         else:
             parts = [code if code != to else "", message]
         if to not in stopped and to != Status.CANCEL_REQUESTED:
-            reached = to
+            reached, ran = to, (ran or to == Status.RUNNING) and to != Status.QUEUED
         rows.append({"at": format_time(event.get("at")), "status": to, "detail": ": ".join(p for p in parts if p)})
     return rows
 

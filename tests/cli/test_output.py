@@ -106,9 +106,26 @@ def test_it_shows_each_step_of_a_job_with_its_time():
 
 
 def test_it_shows_where_a_failed_job_stopped_and_why():
-    failed = event("01:00", "Running", "Failed", "UserError", "the command exited with code 3")
-    *_, last = timeline(job("j1", "Failed", events=[SUBMITTED, ADMITTED, PREPARING, RUNNING, failed]))
+    finalizing = event("00:59", "Running", "Finalizing", "NodeProgress", "Finalizing")
+    failed = event("01:00", "Finalizing", "Failed", "UserError", "the command exited with code 3")
+    *_, last = timeline(job("j1", "Failed", events=[SUBMITTED, ADMITTED, PREPARING, RUNNING, finalizing, failed]))
+    # the command failed while it ran; keeping its outputs afterwards is not where it stopped
     assert last[1:] == ["Failed", "stopped while Running: UserError: the command exited with code 3"]
+
+
+def test_it_shows_a_job_that_failed_before_it_ran_where_it_did():
+    lost = event("00:30", "Preparing", "Failed", "InfrastructureError", "the environment could not be built")
+    *_, last = timeline(job("j1", "Failed", events=[SUBMITTED, ADMITTED, PREPARING, lost]))
+    assert last[1:] == ["Failed", "stopped while Preparing: InfrastructureError: the environment could not be built"]
+
+
+def test_it_shows_where_an_evicted_job_stopped_in_its_latest_attempt():
+    requeued = event("00:20", "Running", "Queued", "Requeued", "evicted from Spot capacity; back in the queue")
+    again = event("00:21", "Queued", "Provisioning", "Admitted", "1 node of Standard_D2as_v4")
+    failed = event("00:22", "Provisioning", "Failed", "EvictionLimit", "evicted 4 times")
+    steps = timeline(job("j1", "Failed", events=[SUBMITTED, ADMITTED, RUNNING, requeued, again, failed]))
+    assert steps[3][1:] == ["Queued", "Requeued: evicted from Spot capacity; back in the queue"]
+    assert steps[-1][1:] == ["Failed", "stopped while Provisioning: EvictionLimit: evicted 4 times"]
 
 
 def test_it_shows_the_step_a_canceled_job_was_at_when_asked_to_stop():
