@@ -12,7 +12,7 @@ from urllib.parse import quote
 import requests
 
 from studio.cli.errors import CliError
-from studio.cli.output import error_body_message
+from studio.cli.output import error_body, error_lines
 
 __all__ = ["CliError", "MultipartBody", "StudioClient", "normalise_url"]
 
@@ -112,11 +112,17 @@ class StudioClient:
             raise CliError(f"cannot reach the studio at {self.url}: {_reason(exc)}; is it running?") from None
         except requests.Timeout:
             raise CliError(f"the studio at {self.url} did not answer {method} {path} within {READ_TIMEOUT} s") from None
+        except requests.exceptions.ChunkedEncodingError:
+            raise self._broken(method, path) from None
         except requests.RequestException as exc:
             raise CliError(f"request to the studio at {self.url} failed: {exc}") from None
         if response.status_code >= 400:
-            raise CliError(self._error_message(method, target, response))
+            raise self._error(method, target, response)
         return response
+
+    def _broken(self, method: str, path: str) -> CliError:
+        return CliError(f"the studio at {self.url} closed the connection in the middle of its answer to "
+                        f"{method} {path}; try again")
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._request(method, path, **kwargs)
@@ -126,20 +132,24 @@ class StudioClient:
             raise CliError(f"the studio at {self.url} answered {method} {path} with something that is not JSON; "
                            "is this the right URL?") from None
 
-    def _error_message(self, method: str, target: str, response: requests.Response) -> str:
+    def _error(self, method: str, target: str, response: requests.Response) -> CliError:
+        """The server's error body (or, when it is not ours, what happened) as a ``CliError``."""
         try:
             body = response.json()
         except ValueError:
             body = None
-        message = error_body_message(body)
-        if message is None:
-            message = f"the studio answered {response.status_code} {response.reason} to {method} {target}"
+        error = error_body(body)
+        if error is None:
+            summary = f"the studio answered {response.status_code} {response.reason} to {method} {target}"
             if response.status_code == 404:
-                message += f"; is {self.url} a Serverless Studio?"
+                summary += f"; is {self.url} a Serverless Studio?"
+            error = {"message": summary, "code": None, "recommendations": [], "errors": []}
+        message = error_lines(error)
         if response.status_code == 401:
             message += ("\n  check your API token: --token, STUDIO_TOKEN or the saved profile "
                         "(`manage.py studio_setup` on the server writes one)")
-        return message
+        return CliError(message, summary=error["message"], code=error["code"],
+                        recommendations=error["recommendations"], errors=error["errors"])
 
     # -- endpoints ---------------------------------------------------------------------------
 
@@ -159,11 +169,12 @@ class StudioClient:
         params.update(page=page, page_size=page_size)
         return self._json("GET", "/jobs", params=params)
 
-    def iter_jobs(self, *, max_results: int, **filters: str | None) -> Iterator[dict]:
-        """Jobs across pages, newest first as the server orders them, up to ``max_results``."""
+    def iter_jobs(self, *, max_results: int, page_size: int = 500, **filters: str | None) -> Iterator[dict]:
+        """Jobs across pages, newest first as the server orders them, up to ``max_results``
+        (``page_size`` at most per request; the studio allows up to 500)."""
         page, seen = 1, 0
         while seen < max_results:
-            body = self.list_jobs(page=page, page_size=min(max_results, 500), **filters)
+            body = self.list_jobs(page=page, page_size=min(max_results, page_size), **filters)
             for job in body.get("results") or []:
                 if seen >= max_results:
                     return
@@ -190,8 +201,11 @@ class StudioClient:
         route = f"/jobs/{_q(name)}/outputs/{quote(path.strip('/'))}" if path else f"/jobs/{_q(name)}/download"
         response = self._request("GET", route, stream=True)
         with response:
-            for chunk in response.iter_content(1 << 20):
-                into.write(chunk)
+            try:
+                for chunk in response.iter_content(1 << 20):
+                    into.write(chunk)
+            except (requests.exceptions.ChunkedEncodingError, requests.ConnectionError):
+                raise self._broken("GET", route) from None
         return response
 
     def explain(self, spec: str, *, sets: Sequence[str] = ()) -> dict:
@@ -200,8 +214,8 @@ class StudioClient:
     def evict_job(self, name: str) -> dict:
         return self._json("POST", f"/jobs/{_q(name)}/evict")
 
-    # Reads and new computes default to the profile's workspace, like new jobs; a quota set
-    # without a workspace is the subscription's, so ``set_quota`` never fills one in.
+    # Reads and new computes default to the profile's workspace, like new jobs; a family's quota
+    # set without a workspace is the subscription's, so ``set_quota`` never fills one in.
 
     def quotas(self, *, workspace: str | None = None) -> dict:
         return self._json("GET", "/quotas", params=_params(workspace=workspace or self.workspace))
@@ -213,7 +227,8 @@ class StudioClient:
         return self._json("POST", "/quotas", json=body)
 
     def set_spot_quota(self, limit: int) -> dict:
-        return self._json("POST", "/quotas/spot", json={"limit": limit})
+        """The subscription's Spot pool; the profile's workspace only says which subscription."""
+        return self._json("POST", "/quotas/spot", json={"limit": limit}, params=_params(workspace=self.workspace))
 
     def usage(self, *, workspace: str | None = None, since: str | None = None) -> list[dict]:
         return self._json("GET", "/usage", params=_params(workspace=workspace or self.workspace, since=since))

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence
 
 from studio.humanize import duration as format_duration
+from studio.humanize import plural
 
 Column = tuple[str, Callable[[dict], Any]]
 
@@ -29,8 +30,6 @@ def format_time(value: str | None) -> str:
     """An API timestamp in the local time zone, to the second."""
     moment = parse_time(value)
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else (value or "")
-
-
 
 
 def job_duration(job: dict, now: datetime | None = None) -> float | None:
@@ -93,24 +92,58 @@ def job_list_table(jobs: Sequence[dict]) -> str:
     return table(jobs, JOB_COLUMNS) if jobs else "No jobs found."
 
 
-def format_eta(value: str | None, now: datetime | None = None) -> str:
-    """An estimated start as local time and how far off it is: ``2025-01-01 11:00:00 (in 12 min)``."""
-    moment = parse_time(value)
-    if moment is None:
-        return value or ""
-    seconds = (moment - (now or datetime.now(timezone.utc))).total_seconds()
-    if seconds <= 30:
-        away = "any moment now"
-    else:
-        minutes = max(1, round(seconds / 60))
-        hours, days = minutes // 60, minutes // 1440
-        away = (f"in {minutes} min" if minutes < 60 else f"in {hours} h {minutes % 60} min" if hours < 48
-                else f"in {days} d {hours % 24} h")
-    return f"{format_time(value)} ({away})"
+def waiting_text(waiting: dict | None) -> str:
+    """Why a job waits, as the studio says it (position, estimated start range or why there is
+    none), with its reason code: ``waiting for quota ...; position 2 ... (QuotaBusy)``."""
+    if not waiting or not (waiting.get("message") or waiting.get("reason")):
+        return ""
+    text = waiting.get("message") or waiting["reason"]
+    return f"{text} ({waiting['code']})" if waiting.get("code") else text
 
 
-def job_detail(job: dict, outputs: Sequence[dict] | None = None, now: datetime | None = None) -> str:
+def explanation_text(answer: dict) -> str:
+    """``studio job explain``: the decision and the scheduler's whole sentence, then what to change."""
+    decision = answer.get("decision", "?")
+    message = answer.get("message") or answer.get("reason", "")
+    lines = [f"{decision}: {message}" + (f" ({answer['code']})" if answer.get("code") else "")]
+    lines.extend(f"  - {item}" for item in answer.get("recommendations") or [])
+    return "\n".join(lines)
+
+
+def timeline_rows(events: Sequence[dict]) -> list[dict]:
+    """The job's steps from its transition events (those with a ``to``), each with its time and
+    what the studio said of it; the step where a failed or canceled job stopped says so, with the
+    reason code and message. An end that happened to the command itself (it failed, timed out or
+    was canceled) stopped it while Running, though its outputs were kept (Finalizing) after."""
+    from jobs.lifecycle import Cause, Status  # only `job show` needs it: not at start-up
+
+    stopped = (Status.FAILED, Status.CANCELED)
+    command_ends = (Cause.USER_ERROR, Cause.TIMED_OUT, Cause.CANCELED, Cause.CANCEL_REQUESTED)
+    rows, reached, ran = [], "", False
+    for event in events:
+        to = event.get("to")
+        if not to:
+            continue  # a note: the system log shows it
+        code, message = event.get("code") or "", event.get("message") or ""
+        if to in stopped:
+            where = Status.RUNNING if ran and code in command_ends else reached or event.get("from") or "?"
+            parts = [f"stopped while {where}", code, message]
+        elif message == to:  # plain progress says only its status
+            parts = []
+        else:
+            parts = [code if code != to else "", message]
+        if to not in stopped and to != Status.CANCEL_REQUESTED:
+            reached, ran = to, (ran or to == Status.RUNNING) and to != Status.QUEUED
+        rows.append({"at": format_time(event.get("at")), "status": to, "detail": ": ".join(p for p in parts if p)})
+    return rows
+
+
+TIMELINE_COLUMNS: list[Column] = [(key, lambda r, key=key: r[key]) for key in ("at", "status", "detail")]
+
+
+def job_detail(job: dict, outputs: Sequence[dict] | None = None) -> str:
     requested = job.get("requested_instance_type")
+    waiting = job.get("waiting") or {}
     sections = [key_values([
         ("Name", job.get("name")),
         ("Display name", job.get("display_name") if job.get("display_name") != job.get("name") else None),
@@ -125,9 +158,8 @@ def job_detail(job: dict, outputs: Sequence[dict] | None = None, now: datetime |
         ("Requested VM size", requested if requested and requested != job.get("instance_type") else None),
         ("Why this size", job.get("instance_type_reason")),
         ("Instance count", job.get("instance_count")),
-        ("Pending reason", job.get("pending_reason")),
-        ("Queue position", job.get("queue_position")),
-        ("Estimated start", format_eta(job.get("estimated_start_at"), now)),
+        ("Waiting", waiting.get("message") or waiting.get("reason")),
+        ("Waiting code", waiting.get("code")),
         ("Evictions", job.get("evictions") or None),
         ("Created", format_time(job.get("created_at"))),
         ("Started", format_time(job.get("started_at"))),
@@ -139,9 +171,14 @@ def job_detail(job: dict, outputs: Sequence[dict] | None = None, now: datetime |
     ])]
     if job.get("nodes"):
         sections.append("Nodes\n" + table(job["nodes"], NODE_COLUMNS))
-    if job.get("events"):
+    events = job.get("events") or []
+    steps = timeline_rows(events)
+    if steps:
+        sections.append("Timeline\n" + table(steps, TIMELINE_COLUMNS))
+    notes = [e for e in events if not e.get("to")]
+    if notes:
         sections.append("System log\n" + "\n".join(
-            f"{format_time(e.get('at'))}  {e.get('message', '')}" for e in job["events"]))
+            f"{format_time(e.get('at'))}  {e.get('message', '')}" for e in notes))
     if outputs:
         sections.append("Outputs\n" + table(outputs, OUTPUT_COLUMNS))
     return "\n\n".join(sections)
@@ -180,7 +217,15 @@ def quota_free(row: dict) -> float:
 
 def quota_row_shown(row: dict) -> bool:
     return any(row.get(key) for key in ("subscription_limit", "workspace_limit",
-                                         "subscription_in_use", "workspace_in_use"))
+                                         "subscription_in_use", "workspace_in_use", "queued_vcpus"))
+
+
+def queued(row: dict) -> str:
+    """The vCPUs that waiting jobs need, and how many jobs: ``24 (3 jobs)``; ``-`` if the studio did not say."""
+    if row.get("queued_vcpus") is None:
+        return "-"
+    jobs = row.get("queued_jobs") or 0
+    return number(row["queued_vcpus"]) + (f" ({plural(jobs, 'job')})" if jobs else "")
 
 
 QUOTA_COLUMNS: list[Column] = [
@@ -190,6 +235,7 @@ QUOTA_COLUMNS: list[Column] = [
     ("in use (subscription)", lambda r: number(r.get("subscription_in_use") or 0)),
     ("in use (workspace)", lambda r: "-" if r.get("_spot") else number(r.get("workspace_in_use") or 0)),
     ("free", lambda r: number(quota_free(r))),
+    ("queued", queued),
 ]
 
 
@@ -197,7 +243,8 @@ def spot_row(quotas: dict) -> dict:
     """The shared Spot pool as a quota row (subscription level only: it has no workspace cap)."""
     spot = quotas.get("spot") or {}
     return {"family": SPOT_LABEL, "subscription_limit": spot.get("limit"), "workspace_limit": None,
-            "subscription_in_use": spot.get("in_use"), "_spot": True}
+            "subscription_in_use": spot.get("in_use"), "queued_vcpus": spot.get("queued_vcpus"),
+            "queued_jobs": spot.get("queued_jobs"), "_spot": True}
 
 
 def quota_rows(quotas: dict, *, everything: bool = False) -> list[dict]:
@@ -296,7 +343,8 @@ VM_SIZE_COLUMNS: list[Column] = [
     ("gpus", _gpus),
     ("price $/h", lambda v: _price(v.get("price_dedicated"))),
     ("spot $/h", lambda v: _price(v.get("price_spot"))),
-    ("quota free", lambda v: number(v.get("quota_available"))),
+    ("instances fit", lambda v: number(v.get("instances_fit"))),
+    ("quota free (vcpus)", lambda v: number(v.get("quota_available"))),
 ]
 
 
@@ -325,18 +373,23 @@ def format_issue(issue: Any, file: str | None = None) -> str:
     return message
 
 
-def error_body_message(body: Any) -> str | None:
-    """The server's ``{message, extra: {errors, recommendations}}`` as lines, or None if not that shape."""
+def error_body(body: Any) -> dict | None:
+    """The server's ``{message, extra: {code, errors, recommendations}}`` as the CLI's error
+    object (``{message, code, recommendations, errors}``), or None if the body is not that shape."""
     if not isinstance(body, dict) or not body.get("message"):
         return None
-    lines = [str(body["message"])]
     extra = body.get("extra") if isinstance(body.get("extra"), dict) else {}
-    errors = extra.get("errors") or []
-    if isinstance(errors, list) and len(errors) > 0:
-        lines.extend(f"  {format_issue(item)}" for item in errors)
-    recommendations = extra.get("recommendations") or []
-    if isinstance(recommendations, list):
-        lines.extend(f"  - {item}" for item in recommendations)
+    errors, recommendations = extra.get("errors"), extra.get("recommendations")
+    return {"message": str(body["message"]), "code": extra.get("code") or None,
+            "recommendations": [str(r) for r in recommendations] if isinstance(recommendations, list) else [],
+            "errors": errors if isinstance(errors, list) else []}
+
+
+def error_lines(error: dict) -> str:
+    """An error object as a terminal shows it: the message, each field's problem, then what to do."""
+    lines = [error["message"]]
+    lines.extend(f"  {format_issue(item)}" for item in error.get("errors") or [])
+    lines.extend(f"  - {item}" for item in error.get("recommendations") or [])
     return "\n".join(lines)
 
 

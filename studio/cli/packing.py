@@ -1,5 +1,5 @@
 """Pack a job's local code folder and input data into .tar.gz files for upload, and unpack
-downloaded outputs safely.
+downloaded outputs safely (with the standard library's ``data`` filter, as the studio unpacks uploads).
 
 Archives are written to anonymous temporary files, never held in memory. Members are named
 relative to the packed folder (a single file is packed under its own name), which is how the
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import shutil
 import tarfile
 import tempfile
 from dataclasses import dataclass, field
@@ -191,50 +190,54 @@ def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
 
 
 def safe_extract(fileobj: BinaryIO, dest: Path, *, strip: str | None = None) -> list[str]:
-    """Extract a tar(.gz) into ``dest``, refusing (before writing anything) members that would
-    land outside it: absolute paths, ``..``, symlinks pointing out, devices and pipes.
-    ``strip`` drops that leading folder from member names. Returns the files written."""
+    """Extract a tar(.gz) into ``dest`` with the standard library's ``data`` filter (as the studio
+    unpacks uploads), refusing before anything is written: absolute paths, members that would land
+    outside ``dest`` (``..``, or through a link already there), links pointing out, devices and
+    pipes. ``strip`` drops that leading folder from member names. Returns the files written."""
     try:
         archive = tarfile.open(fileobj=fileobj, mode="r:*")
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise CliError(f"the download is not a tar archive ({exc})") from None
     with archive:
-        plan: list[tuple[tarfile.TarInfo, str]] = []
-        for member in archive.getmembers():
-            path = PurePosixPath(member.name)
-            parts = path.parts[1:] if strip and path.parts[:1] == (strip,) else path.parts
-            if path.is_absolute() or ".." in parts:
-                raise CliError(f"refusing to extract '{member.name}': it would be written outside {dest}")
-            if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
-                raise CliError(f"refusing to extract '{member.name}': not a regular file, folder or link")
-            if member.issym():
-                target = os.path.normpath(PurePosixPath(*parts).parent / member.linkname)
-                if os.path.isabs(member.linkname) or target == ".." or target.startswith("../"):
-                    raise CliError(f"refusing to extract '{member.name}': it links to '{member.linkname}', "
-                                   f"outside {dest}")
-            if parts:
-                plan.append((member, "/".join(parts)))
+        members = archive.getmembers()
+        keep = _member_filter(dest, strip)
+        root = os.path.realpath(dest)
+        planned = [kept for kept in (keep(member, root) for member in members) if kept is not None]
         dest.mkdir(parents=True, exist_ok=True)
-        root = dest.resolve()
-        written = []
-        for member, name in plan:
-            target = dest / name
-            real_parent = Path(os.path.realpath(target.parent))
-            if real_parent != root and root not in real_parent.parents:
-                raise CliError(f"refusing to extract '{member.name}': it would be written outside {dest}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if member.isdir():
-                target.mkdir(exist_ok=True)
-                continue
-            if target.is_symlink():
-                target.unlink()
-            if member.issym():
-                os.symlink(member.linkname, target)
-                continue
-            source = archive.extractfile(member)  # for a hard link: the linked file's data
-            if source is None:
-                raise CliError(f"cannot extract '{member.name}' from the download")
-            with source, open(target, "wb") as out:
-                shutil.copyfileobj(source, out)
-            written.append(name)
-    return written
+        archive.extractall(dest, members=members, filter=keep)
+    return [member.name for member in planned if member.isfile() or member.islnk()]
+
+
+_REFUSALS = {
+    tarfile.AbsoluteLinkError: "it links to '{link}', outside {dest}",
+    tarfile.LinkOutsideDestinationError: "it links to '{link}', outside {dest}",
+    tarfile.SpecialFileError: "not a regular file, folder or link",
+}
+
+
+def _member_filter(dest: Path, strip: str | None):
+    """``tarfile``'s data filter, after dropping ``strip`` from names; its refusals as ``CliError``s.
+    (The data filter would write an absolute name inside the folder: that is refused here too.)"""
+
+    def keep(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
+        if member.name.startswith("/"):
+            raise CliError(f"refusing to extract '{member.name}': it would be written outside {dest}")
+        renamed = member
+        if strip:
+            parts = PurePosixPath(member.name).parts
+            if parts[:1] == (strip,):
+                if len(parts) == 1:
+                    return None  # the leading folder itself
+                linkname = member.linkname
+                if member.islnk() and PurePosixPath(linkname).parts[:1] == (strip,):  # names another member
+                    linkname = PurePosixPath(*PurePosixPath(linkname).parts[1:]).as_posix()
+                renamed = member.replace(name=PurePosixPath(*parts[1:]).as_posix(), linkname=linkname, deep=False)
+        try:
+            return tarfile.data_filter(renamed, path)
+        except tarfile.FilterError as exc:
+            reason = next((text for kind, text in _REFUSALS.items() if isinstance(exc, kind)),
+                          "it would be written outside {dest}")
+            raise CliError(f"refusing to extract '{member.name}': "
+                           + reason.format(link=member.linkname, dest=dest)) from None
+
+    return keep

@@ -44,6 +44,11 @@ def test_it_refuses_an_unknown_output_format(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
+def test_it_takes_a_waiting_reason_code_to_list():
+    assert parse("job", "list", "--waiting-reason", "QuotaBusy").waiting_reason == "QuotaBusy"
+    assert parse("job", "list").waiting_reason is None
+
+
 def test_it_takes_several_files_to_validate():
     assert parse("validate", "-f", "a.yml", "--file", "b.yml").files == ["a.yml", "b.yml"]
 
@@ -65,7 +70,8 @@ GROUPS = [["job"], ["quota"], ["usage"], ["compute"], ["vm-size"]]
 
 
 @pytest.mark.parametrize("command", [
-    [], *GROUPS, ["job", "create"], ["job", "download"], ["job", "evict"], ["validate"],
+    [], *GROUPS, ["job", "create"], ["job", "stream"], ["job", "show"], ["job", "list"], ["job", "cancel"],
+    ["job", "download"], ["job", "explain"], ["job", "evict"], ["validate"],
     ["quota", "list"], ["quota", "set"], ["usage", "list"], ["compute", "create"], ["compute", "list"],
     ["compute", "show"], ["compute", "delete"], ["compute", "list-sizes"], ["vm-size", "list"]])
 def test_it_has_help_with_examples_on_every_command(command, capsys):

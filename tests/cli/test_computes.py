@@ -1,19 +1,15 @@
+"""`studio compute create/list/show/delete` against the real studio's clusters."""
+
 import io
 import json
 import sys
+from datetime import timedelta
 
 import pytest
 
+from studio.cli.main import main
 from studio.cli.output import format_time
-from tests.cli.fakes import compute
-
-
-def connect(studio):
-    return ("--url", studio.url, "--token", "t")
-
-
-def cells(line: str) -> list[str]:
-    return [cell.strip() for cell in line.split("  ") if cell.strip()]
+from tests.cli.helpers import cells, fields_of
 
 
 class Terminal(io.StringIO):
@@ -21,127 +17,140 @@ class Terminal(io.StringIO):
         return True
 
 
+@pytest.fixture
+def cluster(studio):
+    from quotas.services import cluster_create
+
+    return cluster_create(user=studio.user, workspace=studio.workspace, name="cpu-cluster", size="Standard_DS3_v2",
+                          max_instances=4)
+
+
+def clusters() -> dict[str, tuple]:
+    from quotas.models import Cluster
+
+    return {c.name: (c.workspace.name, c.size_id, c.min_instances, c.max_instances, c.idle_seconds)
+            for c in Cluster.objects.select_related("workspace")}
+
+
 def test_it_creates_a_compute_with_az_ml_defaults(studio, run):
-    studio.answer("POST", "/computes", compute("cpu-cluster", max_instances=1), status=201)
-    code, out, err = run("compute", "create", "--name", "cpu-cluster", "--size", "Standard_DS3_v2", *connect(studio))
+    code, out, err = run("compute", "create", "--name", "cpu-cluster", "--size", "Standard_DS3_v2")
     assert code == 0, err
-    assert json.loads(studio.made("POST", "/computes")[0].body) == {
-        "name": "cpu-cluster", "size": "Standard_DS3_v2", "min_instances": 0, "max_instances": 1,
-        "idle_time_before_scale_down": 120}
+    assert clusters() == {"cpu-cluster": ("ws-1", "Standard_DS3_v2", 0, 1, 120)}
     assert out.startswith("Compute cpu-cluster created\nName:")
-    assert "Idle time before scale down:  120 s" in out and "Max instances:" in out
+    fields = fields_of(out)
+    assert (fields["Idle time before scale down"], fields["Max instances"], fields["State"]) == ("120 s", "1", "steady")
 
 
 def test_it_creates_a_compute_in_a_workspace(studio, run):
-    studio.answer("POST", "/computes", compute("gpu", min_instances=1, max_instances=2), status=201)
+    studio.workspace_named("ws-2")
     code, out, _ = run("compute", "create", "-n", "gpu", "--size", "Standard_NC4as_T4_v3", "--min-instances", "1",
-                       "--max-instances", "2", "--idle-time-before-scale-down", "600", "-w", "ws-2",
-                       "-o", "json", *connect(studio))
-    assert code == 0 and json.loads(out)["name"] == "gpu"
-    assert json.loads(studio.made("POST", "/computes")[0].body) == {
-        "name": "gpu", "size": "Standard_NC4as_T4_v3", "min_instances": 1, "max_instances": 2,
-        "idle_time_before_scale_down": 600, "workspace": "ws-2"}
+                       "--max-instances", "2", "--idle-time-before-scale-down", "600", "-w", "ws-2", "-o", "json")
+    assert code == 0
+    created = json.loads(out)
+    assert (created["name"], created["min_instances"], created["allocated_nodes"]) == ("gpu", 1, 1)
+    assert clusters() == {"gpu": ("ws-2", "Standard_NC4as_T4_v3", 1, 2, 600)}
 
 
-def test_it_refuses_more_minimum_than_maximum_nodes_locally(studio, run):
-    code, _, err = run("compute", "create", "-n", "c", "--size", "S", "--min-instances", "3", "--max-instances", "2",
-                       *connect(studio))
+def test_it_refuses_more_minimum_than_maximum_nodes_locally(nowhere, run):
+    code, _, err = run("compute", "create", "-n", "c", "--size", "S", "--min-instances", "3", "--max-instances", "2")
     assert (code, err) == (1, "error: --min-instances (3) cannot be more than --max-instances (2)\n")
-    assert studio.requests == []
 
 
 @pytest.mark.parametrize("argv", [["--max-instances", "0"], ["--min-instances", "-1"],
                                   ["--idle-time-before-scale-down", "-5"]])
-def test_it_refuses_impossible_node_counts(studio, capsys, argv):
-    from studio.cli.main import main
-
+def test_it_refuses_impossible_node_counts(capsys, argv):
     with pytest.raises(SystemExit):
-        main(["compute", "create", "-n", "c", "--size", "S", *argv, *connect(studio)])
-    assert "or more" in capsys.readouterr().err and studio.requests == []
+        main(["compute", "create", "-n", "c", "--size", "S", *argv])
+    assert "or more" in capsys.readouterr().err
 
 
-def test_it_shows_the_servers_refusal_of_a_compute(studio, run):
-    studio.answer("POST", "/computes", {"message": "Unknown VM size 'Standard_X'.", "extra": {
-        "recommendations": ["see studio vm-size list"]}}, status=400)
-    code, out, err = run("compute", "create", "-n", "c", "--size", "Standard_X", *connect(studio))
-    assert (code, out, err) == (1, "", "error: Unknown VM size 'Standard_X'.\n  - see studio vm-size list\n")
+def test_it_shows_the_studios_refusal_of_a_compute(studio, run):
+    code, out, err = run("compute", "create", "-n", "cpu-cluster", "--size", "Standard_DS3")
+    assert (code, out) == (1, "")
+    assert err.startswith("error: size: unknown VM size 'Standard_DS3'; did you mean ")
+    assert clusters() == {}
 
 
-def test_it_lists_computes(studio, run):
-    studio.answer("GET", "/computes", [
-        compute("cpu-cluster", allocated_nodes=2, busy_nodes=1),
-        compute("gpu", size="Standard_NC4as_T4_v3", max_instances=2, allocated_nodes=1, state="scaling down",
-                scaling_down_until="2025-01-01T10:02:00Z")])
-    code, out, _ = run("compute", "list", "-w", "ws-1", *connect(studio))
+def test_it_refuses_a_name_that_is_taken(studio, cluster, run):
+    code, _, err = run("compute", "create", "-n", "cpu-cluster", "--size", "Standard_DS3_v2")
+    assert (code, err) == (1, "error: name: a compute named 'cpu-cluster' already exists in workspace 'ws-1'\n")
+
+
+def test_it_lists_computes_busy_and_scaling_down(studio, cluster, run):
+    from quotas.services import cluster_create, cluster_scale
+
+    until = cluster.created_at + timedelta(days=1)
+    gpu = cluster_create(user=studio.user, workspace=studio.workspace, name="gpu", size="Standard_NC4as_T4_v3",
+                         max_instances=2)
+    cluster_scale(cluster_id=gpu.id, allocated=1, scaling_down_until=until)
+    studio.submit("command: echo hi\ncompute: azureml:cpu-cluster\n")
+    code, out, _ = run("compute", "list", "-w", "ws-1")
     assert code == 0
     header, first, second = out.splitlines()
     assert cells(header) == ["NAME", "TYPE", "SIZE", "MIN", "MAX", "IDLE SCALE-DOWN", "ALLOCATED", "BUSY", "STATE"]
-    assert cells(first) == ["cpu-cluster", "amlcompute", "Standard_DS3_v2", "0", "4", "120 s", "2", "1", "steady"]
-    assert cells(second)[-1] == f"scaling down until {format_time('2025-01-01T10:02:00Z')}"
-    assert studio.made("GET", "/computes")[0].query == {"workspace": ["ws-1"]}
+    assert cells(first) == ["cpu-cluster", "amlcompute", "Standard_DS3_v2", "0", "4", "120 s", "1", "1", "busy"]
+    assert cells(second)[0] == "gpu"
+    assert cells(second)[-1] == f"scaling down until {format_time(until.isoformat())}"
 
 
 def test_it_says_when_there_are_no_computes(studio, run):
-    studio.answer("GET", "/computes", [])
-    code, out, _ = run("compute", "list", *connect(studio))
+    code, out, _ = run("compute", "list")
     assert code == 0 and out.startswith("No computes found")
 
 
-def test_it_shows_a_compute(studio, run):
-    studio.answer("GET", "/computes/cpu-cluster", compute(busy_nodes=1, allocated_nodes=1))
-    code, out, _ = run("compute", "show", "--name", "cpu-cluster", *connect(studio))
-    assert code == 0 and "Busy nodes:" in out and "State:" in out and "steady" in out
-    code, out, _ = run("compute", "show", "-n", "cpu-cluster", "-o", "json", *connect(studio))
-    assert code == 0 and json.loads(out)["busy_nodes"] == 1
+def test_it_shows_a_compute(studio, cluster, run):
+    code, out, _ = run("compute", "show", "--name", "cpu-cluster")
+    fields = fields_of(out)
+    assert code == 0 and (fields["Size"], fields["Busy nodes"], fields["State"]) == ("Standard_DS3_v2", "0", "steady")
+    code, out, _ = run("compute", "show", "-n", "cpu-cluster", "-o", "json")
+    assert code == 0 and json.loads(out)["max_instances"] == 4
 
 
 def test_it_names_a_missing_compute(studio, run):
-    studio.answer("GET", "/computes/nope", {"message": "Compute 'nope' not found.", "extra": {}}, status=404)
-    assert run("compute", "show", "-n", "nope", *connect(studio))[1:] == ("", "error: Compute 'nope' not found.\n")
+    assert run("compute", "show", "-n", "nope")[1:] == (
+        "", "error: compute 'nope' was not found in workspace 'ws-1'; `studio compute list` shows the clusters\n")
 
 
-def test_it_deletes_a_compute_with_yes(studio, run):
-    studio.answer("DELETE", "/computes/cpu-cluster", raw=b"", status=204)
-    code, out, _ = run("compute", "delete", "-n", "cpu-cluster", "--yes", *connect(studio))
+def test_it_deletes_a_compute_with_yes(studio, cluster, run):
+    code, out, _ = run("compute", "delete", "-n", "cpu-cluster", "--yes")
     assert (code, out) == (0, "Compute cpu-cluster deleted\n")
-    assert len(studio.made("DELETE", "/computes/cpu-cluster")) == 1
+    assert clusters() == {}
 
 
-def test_it_deletes_a_compute_as_json(studio, run):
-    studio.answer("DELETE", "/computes/c", raw=b"", status=204)
-    code, out, _ = run("compute", "delete", "-n", "c", "-y", "-o", "json", *connect(studio))
-    assert code == 0 and json.loads(out) == {"name": "c", "deleted": True}
+def test_it_deletes_a_compute_as_json(studio, cluster, run):
+    code, out, _ = run("compute", "delete", "-n", "cpu-cluster", "-y", "-o", "json")
+    assert code == 0 and json.loads(out) == {"name": "cpu-cluster", "deleted": True}
 
 
-def test_it_refuses_to_delete_without_yes_when_it_cannot_ask(studio, run, monkeypatch):
+def test_it_refuses_to_delete_without_yes_when_it_cannot_ask(studio, cluster, run, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))  # piped input is not a confirmation
-    code, out, err = run("compute", "delete", "-n", "cpu-cluster", *connect(studio))
+    code, out, err = run("compute", "delete", "-n", "cpu-cluster")
     assert (code, out) == (1, "")
     assert err == ("error: refusing to delete compute cpu-cluster without confirmation: the input is not a terminal; "
                    "pass --yes to go ahead\n")
-    assert studio.requests == []
+    assert list(clusters()) == ["cpu-cluster"]
 
 
-def test_it_deletes_after_a_yes_on_the_terminal(studio, run, monkeypatch):
+def test_it_deletes_after_a_yes_on_the_terminal(studio, cluster, run, monkeypatch):
     monkeypatch.setattr(sys, "stdin", Terminal("y\n"))
-    studio.answer("DELETE", "/computes/cpu-cluster", raw=b"", status=204)
-    code, out, err = run("compute", "delete", "-n", "cpu-cluster", *connect(studio))
+    code, out, err = run("compute", "delete", "-n", "cpu-cluster")
     assert (code, out) == (0, "Compute cpu-cluster deleted\n")
     assert err.startswith("Delete compute cpu-cluster? ") and "[y/N]" in err
+    assert clusters() == {}
 
 
 @pytest.mark.parametrize("answer", ["n\n", "\n", ""])
-def test_it_keeps_the_compute_unless_told_yes(studio, run, monkeypatch, answer):
+def test_it_keeps_the_compute_unless_told_yes(studio, cluster, run, monkeypatch, answer):
     monkeypatch.setattr(sys, "stdin", Terminal(answer))
-    code, out, err = run("compute", "delete", "-n", "cpu-cluster", *connect(studio))
+    code, out, err = run("compute", "delete", "-n", "cpu-cluster")
     assert (code, out) == (1, "")
     assert err.endswith("error: compute cpu-cluster was not deleted\n")
-    assert studio.requests == []
+    assert list(clusters()) == ["cpu-cluster"]
 
 
-def test_it_shows_why_a_compute_cannot_be_deleted(studio, run):
-    studio.answer("DELETE", "/computes/c", {"message": "Compute 'c' has 2 running jobs.", "extra": {
-        "recommendations": ["cancel them first: studio job list --compute c --status Running"]}}, status=409)
-    code, _, err = run("compute", "delete", "-n", "c", "--yes", *connect(studio))
-    assert code == 1 and err == ("error: Compute 'c' has 2 running jobs.\n"
-                                 "  - cancel them first: studio job list --compute c --status Running\n")
+def test_it_shows_why_a_compute_cannot_be_deleted(studio, cluster, run):
+    studio.submit("command: echo hi\ncompute: azureml:cpu-cluster\n")
+    code, _, err = run("compute", "delete", "-n", "cpu-cluster", "--yes")
+    assert (code, err) == (1, "error: compute 'cpu-cluster' has 1 job waiting or running; cancel them or wait for "
+                              "them to end first\n")
+    assert list(clusters()) == ["cpu-cluster"]

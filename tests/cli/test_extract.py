@@ -9,7 +9,8 @@ from studio.cli.packing import safe_extract
 
 
 def tar_of(*entries) -> io.BytesIO:
-    """entries: (name, bytes) for files, (name, None) for folders, (name, "->target") for symlinks."""
+    """entries: (name, bytes) for files, (name, None) for folders, (name, "->target") for symlinks,
+    (name, "=>target") for hard links."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for name, data in entries:
@@ -18,7 +19,8 @@ def tar_of(*entries) -> io.BytesIO:
                 info.type = tarfile.DIRTYPE
                 tar.addfile(info)
             elif isinstance(data, str):
-                info.type, info.linkname = tarfile.SYMTYPE, data[2:]
+                info.type = tarfile.SYMTYPE if data.startswith("->") else tarfile.LNKTYPE
+                info.linkname = data[2:]
                 tar.addfile(info)
             else:
                 info.size = len(data)
@@ -72,15 +74,40 @@ def test_it_does_not_write_through_a_symlink_planted_in_the_target(tmp_path):
     assert list(outside.iterdir()) == []
 
 
-def test_it_refuses_devices(tmp_path):
+@pytest.mark.parametrize("kind", [tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE])
+def test_it_refuses_devices_and_pipes(tmp_path, kind):
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         info = tarfile.TarInfo("dev")
-        info.type = tarfile.CHRTYPE
+        info.type = kind
         tar.addfile(info)
     buffer.seek(0)
-    with pytest.raises(CliError, match="not a regular file"):
-        safe_extract(buffer, tmp_path)
+    with pytest.raises(CliError, match="refusing to extract 'dev': not a regular file, folder or link"):
+        safe_extract(buffer, tmp_path / "dest")
+    assert not (tmp_path / "dest" / "dev").exists()
+
+
+def test_it_extracts_hard_links_inside_the_archive_with_the_leading_folder_stripped(tmp_path):
+    written = safe_extract(tar_of(("j1/outputs/a.txt", b"a"), ("j1/outputs/b.txt", "=>j1/outputs/a.txt")), tmp_path,
+                           strip="j1")
+    assert sorted(written) == ["outputs/a.txt", "outputs/b.txt"]
+    assert (tmp_path / "outputs" / "b.txt").read_bytes() == b"a"
+
+
+def test_it_refuses_hard_links_to_files_outside(tmp_path):
+    with pytest.raises(CliError, match="refusing to extract 'leak': it links to '../secret'"):
+        safe_extract(tar_of(("leak", "=>../secret")), tmp_path / "dest")
+
+
+def test_it_drops_set_user_id_bits(tmp_path):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("tool")
+        info.mode, info.size = 0o4755, 2
+        tar.addfile(info, io.BytesIO(b"#!"))
+    buffer.seek(0)
+    safe_extract(buffer, tmp_path)
+    assert not (tmp_path / "tool").stat().st_mode & 0o4000
 
 
 def test_it_says_when_the_download_is_not_an_archive(tmp_path):

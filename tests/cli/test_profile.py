@@ -4,7 +4,8 @@ import stat
 import pytest
 
 from studio.cli.errors import CliError
-from studio.cli.main import connection, build_parser
+from studio.cli.common import connection
+from studio.cli.main import build_parser
 from studio.cli.profile import load_profile, profile_path, save_profile
 
 

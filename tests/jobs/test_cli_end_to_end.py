@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from rest_framework.authtoken.models import Token
 
+from tests.cli.helpers import awaiting
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "azureml"
@@ -88,3 +90,27 @@ def test_it_validates_every_corpus_command_job_offline(tmp_path):
     reports = json.loads(result.stdout)
     assert len(reports) == len(files) == 45
     assert all(r["valid"] and r["kind"] == "command" for r in reports)
+
+
+def test_it_prints_a_refused_submission_as_one_json_document(studio, set_quota, tmp_path):
+    set_quota("standardDSv3Family", 4)
+    (tmp_path / "big.yml").write_text(ENV_LINE + "command: echo hi\nresources:\n  instance_type: Standard_D2s_v3\n"
+                                      "  instance_count: 3\n")
+    result = studio("job", "create", "--file", "big.yml", "--output", "json")
+    assert result.returncode == 1
+    error = json.loads(result.stdout)["error"]
+    assert error["message"].startswith("at most 2 instances of Standard_D2s_v3")
+    assert "reduce `resources.instance_count` to 2" in error["recommendations"]
+    assert result.stderr.startswith(f"error: {error['message']}\n")
+
+
+@awaiting("jobs.api.serializers.JobOutputSerializer", "waiting")
+def test_it_warns_that_a_job_must_wait_and_says_where_it_stands(studio, set_quota, tmp_path):
+    set_quota("standardDSv3Family", 2)
+    (tmp_path / "job.yml").write_text(ENV_LINE + "command: sleep 20\nresources:\n  instance_type: Standard_D2s_v3\n")
+    assert studio("job", "create", "--file", "job.yml", "--name", "first").returncode == 0
+    waiting = studio("job", "create", "--file", "job.yml", "--name", "second")
+    assert waiting.returncode == 0 and "Job second created: Queued" in waiting.stdout
+    assert "warning: " in waiting.stderr and "position 1" in waiting.stderr and "(QuotaBusy)" in waiting.stderr
+    listed = json.loads(studio("job", "list", "--waiting-reason", "QuotaBusy", "--output", "json").stdout)
+    assert [job["name"] for job in listed] == ["second"]
