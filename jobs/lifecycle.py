@@ -288,7 +288,7 @@ def on_evict(status: Status, *, reason: str) -> Transition | None:
     have (``settle_job``). Only a job at work can be evicted."""
     if status not in ACTIVE or status == S.CANCEL_REQUESTED:
         return None
-    return Transition(status, status, Cause.EVICTING, f"evicting: {reason}", stop=True)
+    return Transition(status, status, Cause.EVICTING, reason, stop=True)
 
 
 # --- settling a job from its nodes ------------------------------------------------------------

@@ -199,6 +199,23 @@ def workspace_for_user(*, user: AbstractBaseUser, name: str | None) -> Workspace
                            {"field": "workspace"})
 
 
+def workspace_of_subscription_for_user(*, user: AbstractBaseUser, name: str | None) -> Workspace:
+    """A workspace that says which subscription is meant: the named one, or any of the user's when
+    they all belong to one subscription (setting a subscription's limit needs no workspace)."""
+    from studio.errors import ApplicationError
+
+    if name:
+        return workspace_for_user(user=user, name=name)
+    workspaces = list(Workspace.objects.filter(members=user).select_related("subscription").order_by("name"))
+    if not workspaces:
+        return workspace_for_user(user=user, name=None)  # its error: not a member of any workspace
+    if len({w.subscription_id for w in workspaces}) > 1:
+        raise ApplicationError("workspace: your workspaces belong to several subscriptions; name one of them "
+                               "(`?workspace=`, or `--workspace` in the CLI's profile) to say which subscription",
+                               {"field": "workspace"})
+    return workspaces[0]
+
+
 def vm_size_list(*, workspace: Workspace) -> list[VmSize]:
     """The catalogue, each size with the dedicated vCPUs its family has free for this workspace
     (``quota_available``) and how many nodes of it fit in them now (``instances_fit``)."""

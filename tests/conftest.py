@@ -19,6 +19,16 @@ def pytest_report_header(config):
     return [f"database: {engine}; broker: {broker}"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Tests sign in with passwords they just made: a deliberately slow hash (a quarter of a second
+    each) tests nothing of ours."""
+    from django.conf import settings as django_settings
+
+    if django_settings.configured:
+        django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def data_dir(settings, tmp_path):
     settings.STUDIO_DATA_DIR = tmp_path / "data"

@@ -192,7 +192,7 @@ def _apply_admits(admits: list[core.Admit], snapshot: core.Snapshot, now) -> lis
     items = []
     for job in jobs:
         decision = by_id[job.id]
-        transition = Transition(Status(job.status), Status.PROVISIONING, Cause.ADMITTED, f"admitted: {decision.reason}")
+        transition = Transition(Status(job.status), Status.PROVISIONING, Cause.ADMITTED, decision.reason)
         items.append((job, transition, {"admitted_at": now, "attempt": job.attempt + 1,
                                         "instance_type": decision.instance_type,
                                         "instance_type_reason": decision.reason, "tier": decision.tier}))
@@ -262,7 +262,7 @@ def _apply_rejects(rejects: list[core.Reject], rows: dict[int, dict], now) -> No
     for reject in rejects:
         message = reject.reason + "".join(f"; {r}" for r in reject.recommendations)
         transition = Transition(Status(rows[reject.job_id]["status"]), Status.FAILED, reject.code.value,
-                                f"rejected: {message}", failure_kind=FailureKind.REJECTED)
+                                message, failure_kind=FailureKind.REJECTED)
         items.append((jobs[reject.job_id], transition, {"error": message}))
     transitions.jobs_transition(items=items, actor="scheduler", at=now)
 

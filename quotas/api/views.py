@@ -29,12 +29,18 @@ class QuotaListSetApi(APIView):
         workspace = selectors.workspace_for_user(user=request.user, name=request.query_params.get("workspace"))
         return Response(QuotaListOutputSerializer(selectors.quota_list(workspace=workspace)).data)
 
-    @extend_schema(request=QuotaSetInputSerializer, responses=QuotaListOutputSerializer)
+    @extend_schema(parameters=[WORKSPACE], request=QuotaSetInputSerializer, responses=QuotaListOutputSerializer)
     def post(self, request):
+        """A body ``workspace`` caps that workspace; without it the limit is its subscription's, the
+        subscription of ``?workspace=`` (or of all the user's workspaces, when they share one)."""
         data = QuotaSetInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        target = selectors.workspace_for_user(user=request.user, name=values.get("workspace"))
+        if values.get("workspace"):
+            target = selectors.workspace_for_user(user=request.user, name=values["workspace"])
+        else:
+            target = selectors.workspace_of_subscription_for_user(user=request.user,
+                                                                  name=request.query_params.get("workspace"))
         limit = {"workspace_cap" if values.get("workspace") else "subscription_limit": values["limit"]}
         services.quota_save(user=request.user, workspace=target, family_id=values["family"], **limit)
         return Response(QuotaListOutputSerializer(selectors.quota_list(workspace=target)).data)

@@ -221,10 +221,13 @@ class StudioClient:
         return self._json("GET", "/quotas", params=_params(workspace=workspace or self.workspace))
 
     def set_quota(self, family: str, limit: int, *, workspace: str | None = None) -> dict:
+        """A workspace's cap when ``workspace`` is given; else the subscription's limit (the profile's
+        workspace, if any, says which subscription)."""
         body: dict[str, Any] = {"family": family, "limit": limit}
         if workspace:
             body["workspace"] = workspace
-        return self._json("POST", "/quotas", json=body)
+        return self._json("POST", "/quotas", json=body,
+                          params=None if workspace else _params(workspace=self.workspace))
 
     def set_spot_quota(self, limit: int) -> dict:
         """The subscription's Spot pool; the profile's workspace only says which subscription."""

@@ -110,31 +110,43 @@ def explanation_text(answer: dict) -> str:
     return "\n".join(lines)
 
 
-def timeline_rows(events: Sequence[dict]) -> list[dict]:
-    """The job's steps from its transition events (those with a ``to``), each with its time and
-    what the studio said of it; the step where a failed or canceled job stopped says so, with the
-    reason code and message. An end that happened to the command itself (it failed, timed out or
-    was canceled) stopped it while Running, though its outputs were kept (Finalizing) after."""
-    from jobs.lifecycle import Cause, Status  # only `job show` needs it: not at start-up
+def _log_line(event: dict) -> str:
+    """``at  [Status  ]message (code, by actor)``: a transition names the status it reached."""
+    to, message = event.get("to") or "", event.get("message") or ""
+    moved = to and to != event.get("from")
+    said = message if message != to else ""
+    extra = ", ".join(part for part in (event.get("code") if moved or event.get("code") else "",
+                                          f"by {event['actor']}" if event.get("actor") else "") if part)
+    text = "  ".join(part for part in (to if moved else "", said) if part)
+    return f"{format_time(event.get('at'))}  {text}" + (f" ({extra})" if extra else "")
 
-    stopped = (Status.FAILED, Status.CANCELED)
-    command_ends = (Cause.USER_ERROR, Cause.TIMED_OUT, Cause.CANCELED, Cause.CANCEL_REQUESTED)
-    rows, reached, ran = [], "", False
-    for event in events:
-        to = event.get("to")
-        if not to:
-            continue  # a note: the system log shows it
-        code, message = event.get("code") or "", event.get("message") or ""
-        if to in stopped:
-            where = Status.RUNNING if ran and code in command_ends else reached or event.get("from") or "?"
-            parts = [f"stopped while {where}", code, message]
-        elif message == to:  # plain progress says only its status
-            parts = []
+
+_STEP_WORDS = {"skipped": "skipped", "not-reached": "not reached", "current": "now", "upcoming": ""}
+
+
+def timeline_rows(job: dict) -> list[dict]:
+    """The job's steps, by the same rule as its page (``jobs.lifecycle.timeline``) from its
+    transition events: each with its time; where a failed or canceled job stopped, with the
+    reason code; the end with its code and message."""
+    from jobs.lifecycle import Event, Status, timeline  # only `job show` needs it: not at start-up
+
+    events = [Event(parse_time(e.get("at")), e.get("from") or "", e.get("to") or "", e.get("code") or "",
+                    e.get("message") or "") for e in job.get("events") or [] if e.get("to")]
+    if not events or job.get("status") not in {s.value for s in Status}:
+        return []
+    rows = []
+    for step in timeline(events, Status(job["status"]), parent=job.get("type", "command") != "command"):
+        if step.state in ("failed", "stopped") and step.status not in (Status.FAILED, Status.CANCELED):
+            detail = f"stopped here: {step.code}" if step.code else "stopped here"
+        elif step.state == "ok":
+            detail = step.message if step.message != step.status else ""  # "3 of 4 children completed"
+        elif step.message or step.code:
+            detail = ": ".join(part for part in (step.code, step.message if step.message != step.status else "")
+                               if part)
         else:
-            parts = [code if code != to else "", message]
-        if to not in stopped and to != Status.CANCEL_REQUESTED:
-            reached, ran = to, (ran or to == Status.RUNNING) and to != Status.QUEUED
-        rows.append({"at": format_time(event.get("at")), "status": to, "detail": ": ".join(p for p in parts if p)})
+            detail = _STEP_WORDS.get(step.state, "")
+        at = step.at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if step.at else ""
+        rows.append({"at": at, "status": step.label, "detail": detail})
     return rows
 
 
@@ -172,13 +184,11 @@ def job_detail(job: dict, outputs: Sequence[dict] | None = None) -> str:
     if job.get("nodes"):
         sections.append("Nodes\n" + table(job["nodes"], NODE_COLUMNS))
     events = job.get("events") or []
-    steps = timeline_rows(events)
+    steps = timeline_rows(job)
     if steps:
         sections.append("Timeline\n" + table(steps, TIMELINE_COLUMNS))
-    notes = [e for e in events if not e.get("to")]
-    if notes:
-        sections.append("System log\n" + "\n".join(
-            f"{format_time(e.get('at'))}  {e.get('message', '')}" for e in notes))
+    if events:  # the whole record: every transition and every note, as the job page's system log
+        sections.append("System log\n" + "\n".join(_log_line(e) for e in events))
     if outputs:
         sections.append("Outputs\n" + table(outputs, OUTPUT_COLUMNS))
     return "\n\n".join(sections)

@@ -40,23 +40,6 @@ def run(capsys):
     return run
 
 
-@pytest.fixture
-def user(django_user_model):
-    """ada, as in the project's fixtures, but without a password: the CLI signs in with a token,
-    and hashing a password costs a quarter of a second per test."""
-    return django_user_model.objects.create_user(username="ada")
-
-
-@pytest.fixture
-def member(django_user_model, workspace):
-    """charlie: a member of ada's workspace ws-1 who administers nothing."""
-    from quotas.models import WorkspaceMember
-
-    charlie = django_user_model.objects.create_user(username="charlie")
-    WorkspaceMember.objects.create(workspace=workspace, user=charlie, role=WorkspaceMember.Role.MEMBER)
-    return charlie
-
-
 @dataclass
 class Studio:
     """The live studio the CLI talks to, and the real services that give it something to show."""

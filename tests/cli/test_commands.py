@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.cli.helpers import D2S_V3, awaiting, cells, fields_of
+from tests.cli.helpers import D2S_V3, cells, fields_of
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = "command: python train.py\nenvironment:\n  image: python:3.11-slim\n"
@@ -78,7 +78,6 @@ def test_it_says_when_there_are_no_jobs(studio, run):
     assert run("job", "list", "--status", "Failed") == (0, "No jobs found.\n", "")
 
 
-@awaiting("jobs.api.serializers.JobOutputSerializer", "waiting")
 def test_it_lists_the_jobs_waiting_for_a_reason(studio, busy, run):
     studio.submit(D2S_V3, name="waiting_for_quota")
     code, out, _ = run("job", "list", "--waiting-reason", "QuotaBusy", "-o", "json")
@@ -150,7 +149,6 @@ def test_it_explains_an_admission(studio, run, tmp_path):
     assert code == 0 and json.loads(out)["decision"] == "admit"
 
 
-@awaiting("jobs.api.serializers.JobOutputSerializer", "waiting")
 def test_it_explains_a_wait_with_its_code_position_and_estimate(studio, busy, run, tmp_path):
     (tmp_path / "job.yml").write_text(D2S_V3 + "environment:\n  image: python:3.11-slim\n")
     code, out, _ = run("job", "explain", "-f", str(tmp_path / "job.yml"))

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.cli.helpers import D2S_V3, ENVIRONMENT, awaiting
+from tests.cli.helpers import D2S_V3, ENVIRONMENT
 
 JOB = """\
 code: src
@@ -79,7 +79,6 @@ def test_it_sends_the_profiles_token_and_workspace_by_default(studio, run, proje
     assert studio.job("j1").workspace.name == "ws-saved"
 
 
-@awaiting("jobs.api.serializers.JobOutputSerializer", "waiting")
 def test_it_warns_why_a_job_waits_with_its_position_and_estimate(studio, busy, run, tmp_path):
     (tmp_path / "job.yml").write_text(ENVIRONMENT + D2S_V3)
     code, out, err = run("job", "create", "-f", str(tmp_path / "job.yml"), "--name", "j1")

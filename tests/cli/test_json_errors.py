@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.cli.helpers import ENVIRONMENT, awaiting
+from tests.cli.helpers import ENVIRONMENT
 
 
 def error_of(out: str) -> dict:
@@ -28,7 +28,6 @@ def test_it_prints_a_refused_submission_as_one_json_document(studio, set_quota, 
                         "  - or request a quota increase for standardDSv3Family\n")
 
 
-@awaiting("jobs.api.serializers.JobOutputSerializer", "waiting")
 def test_it_gives_the_reason_code_of_a_refusal(studio, run, tmp_path):
     (tmp_path / "job.yml").write_text(ENVIRONMENT + "command: x\nresources:\n  instance_type: Standard_NC24ads_A100_v4\n")
     code, out, _ = run("job", "create", "-f", str(tmp_path / "job.yml"), "-o", "json")

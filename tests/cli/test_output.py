@@ -82,13 +82,6 @@ def test_it_warns_with_the_studios_whole_sentence_and_the_code():
     assert output.waiting_text(None) == ""
 
 
-def timeline(detail: dict) -> list[list[str]]:
-    section = output.job_detail(detail).split("\nTimeline\n", 1)[1].split("\n\n", 1)[0]
-    header, *rows = section.splitlines()
-    assert cells(header) == ["AT", "STATUS", "DETAIL"]
-    return [cells(row) for row in rows]
-
-
 SUBMITTED = event("00:00", "", "NotStarted", "Submitted", "submitted by ada to serverless compute", "ada")
 QUEUED = event("00:01", "NotStarted", "Queued", "QuotaBusy", "waiting for quota")
 ADMITTED = event("00:05", "Queued", "Provisioning", "Admitted", "1 node of Standard_D2as_v4")
@@ -96,53 +89,66 @@ PREPARING = event("00:06", "Provisioning", "Preparing", "NodeClaimed", "node 0 c
 RUNNING = event("00:07", "Preparing", "Running", "NodeProgress", "Running")
 
 
+FINALIZING = event("02:06", "Running", "Finalizing", "NodeProgress", "Finalizing")
+
+
+def steps_of(detail: dict) -> dict[str, str]:
+    """Each step's detail, by the step's label (the page's rule: jobs.lifecycle.timeline)."""
+    return {row["status"]: row["detail"] for row in output.timeline_rows(detail)}
+
+
 def test_it_shows_each_step_of_a_job_with_its_time():
-    done = event("02:07", "Running", "Completed", "Completed", "")
-    steps = timeline(job("j1", "Completed", events=[SUBMITTED, QUEUED, ADMITTED, PREPARING, RUNNING, done]))
-    assert [step[1] for step in steps] == ["NotStarted", "Queued", "Provisioning", "Preparing", "Running", "Completed"]
-    assert steps[0][0] == output.format_time("2025-01-01T10:00:00Z")
-    assert steps[1][2] == "QuotaBusy: waiting for quota"
-    assert steps[4][2:] == [] and steps[5][2:] == []  # plain progress says no more than its status
+    done = event("02:07", "Finalizing", "Completed", "Completed", "")
+    rows = output.timeline_rows(job("j1", "Completed", events=[SUBMITTED, QUEUED, ADMITTED, PREPARING, RUNNING,
+                                                               FINALIZING, done]))
+    assert [row["status"] for row in rows] == ["Submitted", "Queued", "Provisioning", "Preparing", "Running",
+                                               "Finalizing", "Completed"]
+    assert rows[0]["at"] == output.format_time("2025-01-01T10:00:00Z")
+    assert all(row["detail"] == "" for row in rows)  # all went well: nothing more to say
 
 
 def test_it_shows_where_a_failed_job_stopped_and_why():
-    finalizing = event("00:59", "Running", "Finalizing", "NodeProgress", "Finalizing")
     failed = event("01:00", "Finalizing", "Failed", "UserError", "the command exited with code 3")
-    *_, last = timeline(job("j1", "Failed", events=[SUBMITTED, ADMITTED, PREPARING, RUNNING, finalizing, failed]))
+    steps = steps_of(job("j1", "Failed", events=[SUBMITTED, ADMITTED, PREPARING, RUNNING, FINALIZING, failed]))
     # the command failed while it ran; keeping its outputs afterwards is not where it stopped
-    assert last[1:] == ["Failed", "stopped while Running: UserError: the command exited with code 3"]
+    assert (steps["Queued"], steps["Running"], steps["Finalizing"]) == ("skipped", "stopped here: UserError", "")
+    assert steps["Failed"] == "UserError: the command exited with code 3"
 
 
 def test_it_shows_a_job_that_failed_before_it_ran_where_it_did():
     lost = event("00:30", "Preparing", "Failed", "InfrastructureError", "the environment could not be built")
-    *_, last = timeline(job("j1", "Failed", events=[SUBMITTED, ADMITTED, PREPARING, lost]))
-    assert last[1:] == ["Failed", "stopped while Preparing: InfrastructureError: the environment could not be built"]
+    steps = steps_of(job("j1", "Failed", events=[SUBMITTED, ADMITTED, PREPARING, lost]))
+    assert (steps["Preparing"], steps["Running"]) == ("stopped here: InfrastructureError", "not reached")
+    assert steps["Failed"] == "InfrastructureError: the environment could not be built"
 
 
 def test_it_shows_where_an_evicted_job_stopped_in_its_latest_attempt():
     requeued = event("00:20", "Running", "Queued", "Requeued", "evicted from Spot capacity; back in the queue")
     again = event("00:21", "Queued", "Provisioning", "Admitted", "1 node of Standard_D2as_v4")
     failed = event("00:22", "Provisioning", "Failed", "EvictionLimit", "evicted 4 times")
-    steps = timeline(job("j1", "Failed", events=[SUBMITTED, ADMITTED, RUNNING, requeued, again, failed]))
-    assert steps[3][1:] == ["Queued", "Requeued: evicted from Spot capacity; back in the queue"]
-    assert steps[-1][1:] == ["Failed", "stopped while Provisioning: EvictionLimit: evicted 4 times"]
+    rows = output.timeline_rows(job("j1", "Failed", events=[SUBMITTED, ADMITTED, RUNNING, requeued, again, failed]))
+    assert rows[1] == {"at": output.format_time(requeued["at"]), "status": "Queued", "detail": ""}
+    assert rows[2]["detail"] == "stopped here: EvictionLimit" and rows[4]["detail"] == "not reached"
+    assert rows[-1]["detail"] == "EvictionLimit: evicted 4 times"
 
 
 def test_it_shows_the_step_a_canceled_job_was_at_when_asked_to_stop():
     asked = event("00:30", "Running", "CancelRequested", "CancelRequested", "cancel requested by ada", "ada")
     canceled = event("00:31", "CancelRequested", "Canceled", "Canceled", "canceled by request")
-    steps = timeline(job("j1", "Canceled", events=[SUBMITTED, ADMITTED, RUNNING, asked, canceled]))
-    assert steps[-2][1:] == ["CancelRequested", "cancel requested by ada"]
-    assert steps[-1][1:] == ["Canceled", "stopped while Running: Canceled: canceled by request"]
+    detail = job("j1", "Canceled", events=[SUBMITTED, ADMITTED, RUNNING, asked, canceled])
+    steps = steps_of(detail)
+    assert (steps["Running"], steps["Canceled"]) == ("stopped here: Canceled", "Canceled: canceled by request")
+    log = output.job_detail(detail).split("\nSystem log\n", 1)[1]
+    assert "CancelRequested  cancel requested by ada (CancelRequested, by ada)" in log
 
 
-def test_it_keeps_notes_out_of_the_timeline():
+def test_it_keeps_notes_out_of_the_timeline_and_in_the_system_log():
     note = event("00:02", "", "", "", "code snapshot kept: 3 files")
-    text = output.job_detail(job("j1", "Queued", events=[SUBMITTED, note, QUEUED]))
-    assert [step[1] for step in timeline(job("j1", "Queued", events=[SUBMITTED, note, QUEUED]))] == \
-        ["NotStarted", "Queued"]
-    assert text.split("\nSystem log\n", 1)[1].splitlines() == [f"{output.format_time(note['at'])}  "
-                                                               "code snapshot kept: 3 files"]
+    detail = job("j1", "Queued", events=[SUBMITTED, note, QUEUED])
+    assert [(row["status"], row["detail"]) for row in output.timeline_rows(detail)][:3] == [
+        ("Submitted", ""), ("Queued", "now"), ("Provisioning", "")]
+    log = output.job_detail(detail).split("\nSystem log\n", 1)[1].splitlines()
+    assert log[1] == f"{output.format_time(note['at'])}  code snapshot kept: 3 files"
 
 
 def test_it_shows_the_requested_size_when_another_was_chosen():

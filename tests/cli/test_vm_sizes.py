@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.cli.helpers import awaiting, cells
+from tests.cli.helpers import cells
 
 HEADER = ["NAME", "FAMILY", "VCPUS", "MEMORY", "GPUS", "PRICE $/H", "SPOT $/H", "INSTANCES FIT", "QUOTA FREE (VCPUS)"]
 
@@ -32,7 +32,6 @@ def test_it_lists_the_catalogue_with_prices(studio, set_quota, run):
     assert rows["Standard_NC4as_T4_v3"][:4] == ["standardNCASv3_T4Family", "4", "28 GiB", "1 x NVIDIA T4 16GB"]
 
 
-@awaiting("quotas.api.serializers.VmSizeOutputSerializer", "instances_fit")
 def test_it_says_how_many_instances_fit_not_only_the_free_vcpus(studio, set_quota, run):
     set_quota("standardDSv3Family", 20)
     rows = rows_by_name(run("vm-size", "list")[1])

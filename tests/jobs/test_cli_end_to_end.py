@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from rest_framework.authtoken.models import Token
 
-from tests.cli.helpers import awaiting
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -104,7 +103,6 @@ def test_it_prints_a_refused_submission_as_one_json_document(studio, set_quota, 
     assert result.stderr.startswith(f"error: {error['message']}\n")
 
 
-@awaiting("jobs.api.serializers.JobOutputSerializer", "waiting")
 def test_it_warns_that_a_job_must_wait_and_says_where_it_stands(studio, set_quota, tmp_path):
     set_quota("standardDSv3Family", 2)
     (tmp_path / "job.yml").write_text(ENV_LINE + "command: sleep 20\nresources:\n  instance_type: Standard_D2s_v3\n")

@@ -33,9 +33,9 @@ def test_it_records_a_serverless_job_and_admits_it_on_commit(user, workspace, da
     assert job.compute == "serverless"
     assert job.status == Status.PROVISIONING
     assert list(job.nodes.values_list("index", "status")) == [(0, Status.PROVISIONING)]
-    messages = list(job.events.values_list("message", flat=True))
-    assert messages[0] == "submitted by ada to serverless compute"
-    assert "admitted" in messages[1]
+    events = list(job.events.values_list("code", "message"))
+    assert events[0] == ("Submitted", "submitted by ada to serverless compute")
+    assert events[1] == ("Admitted", job.instance_type_reason)
 
 
 def test_it_refuses_a_taken_name_and_creates_nothing(user, workspace, data_dir):

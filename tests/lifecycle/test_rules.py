@@ -133,7 +133,7 @@ def test_it_stops_a_child_because_its_parent_stopped():
 
 def test_it_evicts_only_a_job_at_work_and_keeps_its_status_until_the_nodes_stop():
     assert lifecycle.on_evict(S.RUNNING, reason="evicted by ada") == Transition(
-        S.RUNNING, S.RUNNING, Cause.EVICTING, "evicting: evicted by ada", stop=True)
+        S.RUNNING, S.RUNNING, Cause.EVICTING, "evicted by ada", stop=True)
     assert lifecycle.on_evict(S.QUEUED, reason="x") is None
     assert lifecycle.on_evict(S.CANCEL_REQUESTED, reason="x") is None
 
