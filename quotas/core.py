@@ -13,6 +13,11 @@ import io
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+MAX_QUOTA_VCPUS = 1_000_000
+"""The largest quota an admin may set (Azure's own regional limits are far below it)."""
+MAX_CLUSTER_NODES = 1_000
+MAX_IDLE_SECONDS = 30 * 24 * 3600
+
 REGIONAL_TOTAL = "cores"
 SPOT_POOL = "lowPriorityCores"
 STANDARD = "Standard"

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from quotas.catalogue import DEFAULT_SPOT_LIMIT, default_families, default_sizes
-from quotas.core import KEY_KINDS, REGIONAL_TOTAL, SPOT_POOL, Key
+from quotas.core import KEY_KINDS, MAX_CLUSTER_NODES, MAX_IDLE_SECONDS, MAX_QUOTA_VCPUS, REGIONAL_TOTAL, SPOT_POOL, Key
 from quotas.models import (
     Cluster,
     QueuedDemand,
@@ -93,6 +93,9 @@ def _family(family_id: str) -> QuotaFamily:
 def _check_limit(limit: int) -> None:
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
         raise ApplicationError("limit: a quota is a whole number of vCPUs, 0 or more", {"field": "limit"})
+    if limit > MAX_QUOTA_VCPUS:
+        raise ApplicationError(f"limit: {limit} vCPUs is more than any region offers; set at most "
+                               f"{MAX_QUOTA_VCPUS:,} vCPUs", {"field": "limit"})
 
 
 @transaction.atomic
@@ -186,6 +189,12 @@ def cluster_create(*, user: AbstractBaseUser, workspace: Workspace, name: str, s
                          ("idle_time_before_scale_down", idle_seconds)):
         if not isinstance(value, int) or value < 0:
             raise ApplicationError(f"{field}: must be a whole number, 0 or more", {"field": field})
+    for field, value, most in (("min_instances", min_instances, MAX_CLUSTER_NODES),
+                               ("max_instances", max_instances, MAX_CLUSTER_NODES),
+                               ("idle_time_before_scale_down", idle_seconds, MAX_IDLE_SECONDS)):
+        if value > most:
+            raise ApplicationError(f"{field}: {value} is more than the most a cluster allows ({most:,})",
+                                   {"field": field})
     if max_instances < 1:
         raise ApplicationError("max_instances: a cluster needs at least 1 node", {"field": "max_instances"})
     if min_instances > max_instances:

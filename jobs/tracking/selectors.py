@@ -248,10 +248,13 @@ def _limit(max_results) -> int:
     return value
 
 
+_MAX_ID = 2 ** 63 - 1  # the database's largest id and offset
+
+
 def _offset(page_token) -> int:
     if not page_token:
         return 0
-    if not str(page_token).isdigit():
+    if not str(page_token).isdigit() or int(page_token) > _MAX_ID:
         raise invalid(f"Invalid page token '{page_token}'")
     return int(page_token)
 
@@ -274,7 +277,7 @@ def runs_search(*, principal: TrackingPrincipal, experiment_ids: list, filter_st
                 max_results=None, page_token: str = "") -> tuple[list[RunRef], str | None]:
     """Runs of the given experiments, newest first. Filters: none, or ``tags.mlflow.parentRunId = '<id>'``."""
     limit, offset = _limit(max_results), _offset(page_token)
-    ids = [int(i) for i in experiment_ids or [] if str(i).isdigit()]
+    ids = [int(i) for i in experiment_ids or [] if str(i).isdigit() and int(i) <= _MAX_ID]  # no such experiment
     experiments = list(TrackingExperiment.objects.filter(id__in=ids, workspace__in=_workspaces_in_scope(principal)))
     if not experiments:
         return [], None
