@@ -19,23 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+
+from studio.enums import DocumentedEnum
 
 
-class _Documented(str, Enum):
-    """A string enum whose members carry a docstring: ``Cause.TIMED_OUT.__doc__``."""
-
-    def __new__(cls, value: str, doc: str = ""):
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.__doc__ = doc
-        return member
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class Status(_Documented):
+class Status(DocumentedEnum):
     """The statuses of a job (and of a node), as Azure ML names them."""
 
     NOT_STARTED = "NotStarted", "Submitted; the scheduling service has not looked at it yet."
@@ -72,7 +60,7 @@ def tone(status: str) -> str:
             S.CANCEL_REQUESTED: "stopped"}.get(status, "waiting" if status in PENDING else "live")
 
 
-class FailureKind(_Documented):
+class FailureKind(DocumentedEnum):
     """Why a job or node ended other than Completed."""
 
     USER = "user", "The command failed (non-zero exit, killed by a signal): look at the job's log."
@@ -88,7 +76,7 @@ class FailureKind(_Documented):
                 "canceled": "Canceled", "evicted": "Evicted", "rejected": "Rejected"}[self.value]
 
 
-class Cause(_Documented):
+class Cause(DocumentedEnum):
     """The reason code of a transition (beside its message). The scheduling core's own codes
     (``jobs.scheduling.core.Reason``) are used for waits and rejections."""
 
