@@ -33,6 +33,7 @@ from django.utils import timezone
 from jobs import wake
 from jobs.lifecycle import (
     HOLDING_QUOTA,
+    NOT_ENDED,
     PENDING,
     TERMINAL,
     Cause,
@@ -291,11 +292,11 @@ def parents_reconcile() -> int:
     """Safety net (the housekeeping loop): parents whose settling was lost with a crashed process
     are settled again, and children of ended parents are stopped. Returns how many it changed."""
     changed = 0
-    open_parents = Job.objects.exclude(status__in=TERMINAL).exclude(type__in=SCHEDULED_TYPES) \
+    open_parents = Job.objects.filter(status__in=NOT_ENDED).exclude(type__in=SCHEDULED_TYPES) \
         .values_list("id", flat=True)
     for parent_id in open_parents:
         changed += parent_settle(parent_id=parent_id) is not None
-    orphans = Job.objects.filter(parent__status__in=TERMINAL).exclude(status__in=TERMINAL) \
+    orphans = Job.objects.filter(status__in=NOT_ENDED, parent__status__in=TERMINAL) \
         .values_list("parent_id", flat=True).distinct()
     for parent_id in orphans:
         children_stop(parent_id=parent_id)

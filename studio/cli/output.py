@@ -128,7 +128,7 @@ def timeline_rows(job: dict) -> list[dict]:
     """The job's steps, by the same rule as its page (``jobs.lifecycle.timeline``) from its
     transition events: each with its time; where a failed or canceled job stopped, with the
     reason code; the end with its code and message."""
-    from jobs.lifecycle import Event, Status, timeline  # only `job show` needs it: not at start-up
+    from jobs.lifecycle import TERMINAL, Event, Status, timeline  # only `job show` needs it: not at start-up
 
     events = [Event(parse_time(e.get("at")), e.get("from") or "", e.get("to") or "", e.get("code") or "",
                     e.get("message") or "") for e in job.get("events") or [] if e.get("to")]
@@ -136,7 +136,7 @@ def timeline_rows(job: dict) -> list[dict]:
         return []
     rows = []
     for step in timeline(events, Status(job["status"]), parent=job.get("type", "command") != "command"):
-        if step.state in ("failed", "stopped") and step.status not in (Status.FAILED, Status.CANCELED):
+        if step.state in ("failed", "stopped") and step.status not in TERMINAL:
             detail = f"stopped here: {step.code}" if step.code else "stopped here"
         elif step.state == "ok":
             detail = step.message if step.message != step.status else ""  # "3 of 4 children completed"
