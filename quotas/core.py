@@ -13,6 +13,8 @@ import io
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+from studio.humanize import plural
+
 MAX_QUOTA_VCPUS = 1_000_000
 """The largest quota an admin may set (Azure's own regional limits are far below it)."""
 MAX_CLUSTER_NODES = 1_000
@@ -48,8 +50,8 @@ class VmSize:
         return self.price_spot if tier == SPOT else self.price_dedicated
 
     def describe(self) -> str:
-        gpu = f", {self.gpus} GPU ({self.gpu_model})" if self.gpus else ""
-        return f"{self.vcpus} vCPUs, {self.memory_gib:g} GiB{gpu}, {self.temp_disk_gib:g} GiB temp disk"
+        gpu = f", {plural(self.gpus, 'GPU')} ({self.gpu_model})" if self.gpus else ""
+        return f"{plural(self.vcpus, 'vCPU')}, {self.memory_gib:g} GiB{gpu}, {self.temp_disk_gib:g} GiB temp disk"
 
 
 @dataclass(frozen=True)

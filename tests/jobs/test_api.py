@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import tarfile
-import time
 
 import pytest
 from rest_framework.authtoken.models import Token
@@ -68,17 +67,17 @@ def test_it_explains_bad_job_files_and_creates_nothing(api, data_dir, text, fiel
     assert not Job.objects.exists()
 
 
-def test_it_refuses_an_alias_bomb_quickly(api, data_dir):
+def test_it_refuses_an_alias_bomb_before_expanding_it(api, data_dir):
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for i in range(1, 9):
         prev = chr(ord("a") + i - 1)
         cur = chr(ord("a") + i)
         lines.append(f"{cur}: &{cur} [{','.join(['*' + prev] * 9)}]")
     lines.append("command: echo ${{inputs.x}}")
-    started = time.monotonic()
     response = post_yaml(api, "\n".join(lines) + "\n")
     assert response.status_code == 400
-    assert time.monotonic() - started < 2
+    # refused by counting what the aliases would expand to (10^9 values), not by expanding them
+    assert "more than 10,000 values" in response.json()["message"]
     assert not Job.objects.exists()
 
 

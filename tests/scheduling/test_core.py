@@ -76,7 +76,7 @@ def nodes(n):
 SPOT_POOL = ("spot", "s1")
 D2AS = "Standard_D2as_v4 (2 vCPUs, 8 GiB, 16 GiB temp disk, $0.096/h)"
 D2S = "Standard_D2s_v3 (2 vCPUs, 8 GiB, 16 GiB temp disk, $0.096/h)"
-DS1 = "Standard_DS1_v2 (1 vCPUs, 3.5 GiB, 7 GiB temp disk, $0.073/h)"
+DS1 = "Standard_DS1_v2 (1 vCPU, 3.5 GiB, 7 GiB temp disk, $0.073/h)"
 D4S = "Standard_D4s_v3 (4 vCPUs, 16 GiB, 32 GiB temp disk, $0.192/h)"
 E4S = "Standard_E4s_v3 (4 vCPUs, 32 GiB, 64 GiB temp disk, $0.252/h)"
 T4 = "Standard_NC4as_T4_v3 (4 vCPUs, 28 GiB, 1 GPU (NVIDIA T4 16GB), 176 GiB temp disk, $0.526/h)"
@@ -168,7 +168,7 @@ REJECTS = {
                 "resources.instance_type: Standard_ND96isr_H100_v5 is not available as Spot (low priority)",
                 ("use `queue_settings.job_tier: Standard`",
                  "choose a VM size that has quota: Standard_NC4as_T4_v3 (4 vCPUs, 28 GiB, 1 GPU (NVIDIA T4 16GB), "
-                 "176 GiB temp disk, $0.0627/h); or, if the job can run without a GPU: Standard_DS1_v2 (1 vCPUs, "
+                 "176 GiB temp disk, $0.0627/h); or, if the job can run without a GPU: Standard_DS1_v2 (1 vCPU, "
                  "3.5 GiB, 7 GiB temp disk, $0.00803/h), Standard_D2as_v4 (2 vCPUs, 8 GiB, 16 GiB temp disk, "
                  "$0.01056/h)"))]),
     "an automatic job never picks a size too small for the temp disk floor": (
