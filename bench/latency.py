@@ -3,13 +3,17 @@
 
     .venv/bin/python bench/latency.py [--jobs 200] [--broker redis://127.0.0.1:6379/14]
                                       [--postgres postgres://postgres@127.0.0.1:5432/studio_bench]
+                                      [--pending 10000]
 
 Starts the real studio (web server, scheduling service, executor) on a free port with a fresh
 database and data folder, submits ``--jobs`` jobs running ``echo hello`` through the REST API
 one after another, and reads each job's server-side timestamps. It does this for the local
 executor and, when ``--broker`` is given, for Celery workers on that broker. Baselines measured in
 the same run: starting the same command with ``subprocess``, and a no-op Celery task round trip
-on the same broker. Prints JSON.
+on the same broker. With ``--pending N`` (default 10,000) it also submits, on the local executor,
+with N jobs already waiting in the queue (for a VM family whose quota is busy, so they stay
+there): the submit request's own time (``submit_request``) must not grow with the queue, and
+is compared with the empty queue's in the same run. Prints JSON.
 """
 
 from __future__ import annotations
@@ -105,11 +109,45 @@ def manage(env: dict, *args: str) -> str:
                           check=True).stdout
 
 
-def run_studio(n: int, env: dict, label: str) -> dict:
+QUEUE_FILLER = """
+import os
+from datetime import timedelta
+from django.utils import timezone
+from jobs.lifecycle import Status
+from jobs.models import Job
+from quotas.models import SubscriptionQuota, Workspace
+from quotas.services import usage_open
+from quotas.models import UsageRecord
+pending = int(os.environ["BENCH_PENDING"])
+workspace = Workspace.objects.select_related("subscription").get(name="demo-workspace")
+user = workspace.subscription.admins.first()
+# standardDSv3Family: 4 vCPUs, all of them held by two running 2-vCPU jobs: whatever waits for it stays
+SubscriptionQuota.objects.filter(subscription=workspace.subscription, family_id="standardDSv3Family").update(limit=4)
+now = timezone.now()
+spec = {"command": "echo waiting", "environment": "azureml:AzureML-sklearn-1.0@latest",
+        "resources": {"instance_type": "Standard_D2s_v3"}}
+blockers = Job.objects.bulk_create([Job(
+    name=f"blocker-{i}", workspace=workspace, submitted_by=user, spec=spec, status=Status.RUNNING,
+    requested_instance_type="Standard_D2s_v3", instance_type="Standard_D2s_v3", admitted_at=now,
+    started_at=now, attempt=1) for i in range(2)])
+usage_open(records=[UsageRecord(workspace=workspace, user=user, job_name=b.name, node_id=10_000_000 + i,
+                                compute="serverless", vm_size="Standard_D2s_v3", family="standardDSv3Family",
+                                tier="Standard", vcpus=2, started_at=now) for i, b in enumerate(blockers)])
+Job.objects.bulk_create([Job(
+    name=f"waiting-{i:05d}", workspace=workspace, submitted_by=user, spec=spec, status=Status.NOT_STARTED,
+    requested_instance_type="Standard_D2s_v3", created_at=now - timedelta(seconds=pending - i))
+    for i in range(pending)], batch_size=2000)
+"""
+
+
+def run_studio(n: int, env: dict, label: str, *, pending: int = 0) -> dict:
     port = free_port()
     env = {**env, "PORT": str(port)}
     manage(env, "migrate", "--verbosity", "0")
     out = manage(env, "studio_setup", "--no-profile", "--url", f"http://127.0.0.1:{port}")
+    if pending:
+        subprocess.run([PY, "manage.py", "shell", "-c", QUEUE_FILLER], env={**env, "BENCH_PENDING": str(pending)},
+                       cwd=ROOT, check=True)
     token = next(line.split()[-1] for line in out.splitlines() if line.startswith("API token:"))
     studio = subprocess.Popen([PY, "manage.py", "runstudio", "--workers", "2"], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -128,11 +166,12 @@ def run_studio(n: int, env: dict, label: str) -> dict:
             if time.monotonic() > deadline:
                 raise SystemExit(f"{label}: the studio did not come up")
             time.sleep(0.1)
-        to_running, to_completed, client_seen = [], [], []
+        to_running, to_completed, client_seen, requests_ = [], [], [], []
         for i in range(n + 5):  # the first 5 warm up and are not counted
             sent = time.perf_counter()
             r = session.post(f"{base}/jobs", data="command: echo hello\nenvironment: azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu@latest\n",
-                             headers={"Content-Type": "application/yaml"}, timeout=30)
+                             headers={"Content-Type": "application/yaml"}, timeout=60)
+            answered = time.perf_counter() - sent
             r.raise_for_status()
             name = r.json()["name"]
             while True:
@@ -149,7 +188,9 @@ def run_studio(n: int, env: dict, label: str) -> dict:
             to_running.append((datetime.fromisoformat(job["started_at"]) - created).total_seconds())
             to_completed.append((datetime.fromisoformat(job["ended_at"]) - created).total_seconds())
             client_seen.append(seen)
-        return {"submit_to_running": percentiles(to_running), "submit_to_completed": percentiles(to_completed),
+            requests_.append(answered)
+        return {"pending_before": pending, "submit_request": percentiles(requests_),
+                "submit_to_running": percentiles(to_running), "submit_to_completed": percentiles(to_completed),
                 "client_submit_to_seen_completed": percentiles(client_seen)}
     finally:
         if worker:
@@ -167,6 +208,8 @@ def main() -> None:
     parser.add_argument("--broker", default=os.environ.get("CELERY_BROKER_URL"))
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/studio_bench",
                         help="database for the Celery run (workers need a shared database)")
+    parser.add_argument("--pending", type=int, default=10_000,
+                        help="jobs already waiting in the queue for the long-queue run (0: skip it)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="studio-bench-"))
     base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
@@ -181,6 +224,14 @@ def main() -> None:
     try:
         local_env = {**base_env, "DATABASE_URL": f"sqlite:///{tmp / 'local.db'}", "STUDIO_DATA_DIR": str(tmp / "local")}
         result["local_executor_sqlite"] = run_studio(args.jobs, local_env, "local")
+        if args.pending:
+            long_env = {**local_env, "DATABASE_URL": f"sqlite:///{tmp / 'long.db'}",
+                        "STUDIO_DATA_DIR": str(tmp / "long")}
+            long = result["local_executor_sqlite_long_queue"] = run_studio(args.jobs, long_env, "long queue",
+                                                                           pending=args.pending)
+            empty = result["local_executor_sqlite"]["submit_request"]["p50_ms"]
+            result["submit_request_p50_ratio_long_vs_empty_queue"] = round(
+                long["submit_request"]["p50_ms"] / empty, 2) if empty else None
         if args.broker:
             celery_env = {**base_env, "CELERY_BROKER_URL": args.broker, "CELERY_RESULT_BACKEND": args.broker,
                           "DATABASE_URL": args.postgres, "STUDIO_DATA_DIR": str(tmp / "celery")}

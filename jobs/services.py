@@ -44,7 +44,8 @@ def _generate_name() -> str:
     return f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}_{secrets.token_hex(4)}"
 
 
-def _pending_job(spec: CommandJobSpec, workspace: Workspace, *, job_id: int = 0) -> core.PendingJob:
+def _pending_job(spec: CommandJobSpec, workspace: Workspace, *, job_id: int = 0,
+                 history: bool = True) -> core.PendingJob:
     resources = spec.resources
     queue = spec.queue_settings
     return core.PendingJob(
@@ -59,7 +60,7 @@ def _pending_job(spec: CommandJobSpec, workspace: Workspace, *, job_id: int = 0)
         compute=spec.compute_name or core.SERVERLESS,
         timeout_seconds=spec.limits.timeout if spec.limits else None,
         typical=history_load(experiment=spec.experiment_name or "Default", display_name=spec.display_name or "",
-                             workspace=workspace.name),
+                             workspace=workspace.name) if history else None,
     )
 
 
@@ -73,8 +74,14 @@ def _tier(value: str | None) -> str:
 
 
 def job_explain(*, spec: CommandJobSpec, workspace: Workspace) -> core.Decision:
-    """What the scheduling service would do with ``spec`` if it were submitted now."""
+    """What the scheduling service would do with ``spec`` if it were submitted now, behind the
+    whole queue (the wizard's "will it fit?" and `studio job explain`)."""
     return core.explain(_pending_job(spec, workspace), snapshot_load())
+
+
+def job_refusal(*, spec: CommandJobSpec, workspace: Workspace) -> core.Reject | None:
+    """Why ``spec`` can never run as asked, or None. Costs the same whatever the queue's length."""
+    return core.refusal(_pending_job(spec, workspace, history=False), snapshot_load(queue=False))
 
 
 def job_submit(
@@ -103,10 +110,10 @@ def job_submit(
         raise Conflict(f"name: a job named '{name}' already exists; choose another name or leave it out",
                        {"field": "name"})
     _check_uploads(spec, has_code=code is not None, uploaded=set(inputs))
-    decision = job_explain(spec=spec, workspace=workspace)
-    if isinstance(decision, core.Reject):
-        raise ApplicationError(decision.reason, {"code": decision.code.value,
-                                                 "recommendations": list(decision.recommendations)})
+    refused = job_refusal(spec=spec, workspace=workspace)  # the queue is the scheduling cycle's business
+    if refused is not None:
+        raise ApplicationError(refused.reason, {"code": refused.code.value,
+                                                "recommendations": list(refused.recommendations)})
 
     snapshot = storage.snapshot_dir(name)
     if snapshot.exists():

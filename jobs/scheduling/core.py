@@ -613,6 +613,15 @@ def decide(snapshot: Snapshot) -> list[Decision]:
     return decider.decisions
 
 
+def refusal(job: PendingJob, snapshot: Snapshot) -> Reject | None:
+    """Whether ``job`` can never run as asked (the seed's refusals: no such size or compute, no
+    quota for the size, not enough for ``instance_count``). They depend on the quotas, the
+    catalogue and the clusters, never on the queue, so this costs the same whatever its length:
+    a submission checks it in the request and leaves the queue to the scheduling cycle."""
+    decision = explain(job, replace(snapshot, running=(), pending=()))
+    return decision if isinstance(decision, Reject) else None
+
+
 def explain(job: PendingJob, snapshot: Snapshot) -> Decision:
     """What would happen to ``job`` if it were submitted now, behind the current queue."""
     with_job = replace(snapshot, pending=tuple(snapshot.pending) + (job,))

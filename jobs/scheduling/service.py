@@ -107,12 +107,13 @@ RUNNING_FIELDS = ("id", "workspace__name", "instance_type", "instance_count", "t
                   "timeout_seconds", "compute", "evicting", "experiment_name", "display_name")
 
 
-def _snapshot(now) -> tuple[core.Snapshot, dict[int, dict]]:
-    """The core's snapshot, and the pending rows as read (to write back only what changed)."""
+def _snapshot(now, *, queue: bool = True) -> tuple[core.Snapshot, dict[int, dict]]:
+    """The core's snapshot, and the pending rows as read (to write back only what changed).
+    Without ``queue``: quotas, catalogue and clusters only (what a refusal depends on)."""
     running_rows = list(Job.objects.filter(status__in=HOLDING_QUOTA, type__in=SCHEDULED_TYPES)
-                        .values(*RUNNING_FIELDS))
+                        .values(*RUNNING_FIELDS)) if queue else []
     rows = {j["id"]: j for j in Job.objects.filter(status__in=PENDING, type__in=SCHEDULED_TYPES)
-            .values(*PENDING_FIELDS)}
+            .values(*PENDING_FIELDS)} if queue else {}
     key_of = {j["id"]: (j["workspace__name"], _history_key(j["experiment_name"], j["display_name"]))
               for j in [*running_rows, *rows.values()]}
     history = _histories(key_of.values(), now)
@@ -144,8 +145,8 @@ def _snapshot(now) -> tuple[core.Snapshot, dict[int, dict]]:
     return snapshot, rows
 
 
-def snapshot_load(*, now=None) -> core.Snapshot:
-    return _snapshot(now or timezone.now())[0]
+def snapshot_load(*, now=None, queue: bool = True) -> core.Snapshot:
+    return _snapshot(now or timezone.now(), queue=queue)[0]
 
 
 # --- the cycle --------------------------------------------------------------------------------
