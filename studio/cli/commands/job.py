@@ -196,6 +196,7 @@ def cmd_create(args) -> int:
         job = client.create_job(
             text, sets=args.sets, name=args.name, workspace=args.workspace,
             code=code.file if code else None, inputs={k: a.file for k, a in inputs.items()})
+    job = scheduler_verdict(client, job)
     report_created(job, out=(sys.stderr if args.stream else None) if json_mode(args) else sys.stdout,
                    hint=not args.stream)
     if args.stream:
@@ -203,6 +204,24 @@ def cmd_create(args) -> int:
     if json_mode(args):
         emit_json(job)
     return 0
+
+
+VERDICT_WAIT_SECONDS = 5.0
+
+
+def scheduler_verdict(client, job: dict, *, sleep: Callable[[float], None] = time.sleep) -> dict:
+    """The job once the scheduling service has looked at it (admitted, waiting and why, or
+    refused), for at most VERDICT_WAIT_SECONDS: the studio answers a submission at once and leaves
+    the queue to its scheduling cycle, which usually decides within a moment."""
+    from jobs.lifecycle import Status
+
+    deadline = time.monotonic() + VERDICT_WAIT_SECONDS
+    delay = 0.05
+    while job.get("status") == Status.NOT_STARTED and time.monotonic() < deadline:
+        sleep(delay)
+        delay = min(delay * 2, 0.5)
+        job = client.get_job(job["name"])
+    return job
 
 
 def report_created(job: dict, *, out: TextIO | None, hint: bool) -> None:
