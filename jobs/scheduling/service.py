@@ -177,10 +177,11 @@ def schedule_cycle(*, now=None) -> list[core.Decision]:
     return decisions
 
 
-def _pending_jobs(ids: Iterable[int], rows: dict[int, dict]) -> dict[int, Job]:
-    """The waiting jobs as the applier needs them (what it reads of a row it does not lock)."""
-    return {i: Job(id=i, name=rows[i]["name"], status=rows[i]["status"], parent_id=rows[i]["parent_id"],
-                   compute=rows[i]["compute"]) for i in ids}
+def _pending_job_row(job_id: int, rows: dict[int, dict]) -> Job:
+    """A waiting job as the applier needs it (what it reads of a row it does not lock); made only
+    for the jobs whose state changes, not for every job of a long queue at every cycle."""
+    row = rows[job_id]
+    return Job(id=job_id, name=row["name"], status=row["status"], parent_id=row["parent_id"], compute=row["compute"])
 
 
 def _apply_admits(admits: list[core.Admit], snapshot: core.Snapshot, now) -> list[tuple[int, str]]:
@@ -231,7 +232,6 @@ def _moved(old, new) -> bool:
 def _apply_waits(waits: list[core.Wait], rows: dict[int, dict], now) -> None:
     """Why each job waits, where it stands and when it should start. A new reason is a transition
     (an event on the timeline); a moved position or estimate is only written."""
-    jobs = _pending_jobs([w.job_id for w in waits], rows)
     items, moved = [], []
     for wait in waits:
         row = rows[wait.job_id]
@@ -246,7 +246,7 @@ def _apply_waits(waits: list[core.Wait], rows: dict[int, dict], now) -> None:
             message = core.describe_wait(reason=wait.reason, position=wait.position, estimate=wait.estimate,
                                          basis=wait.basis, now=now)
             transition = Transition(Status(row["status"]), Status.QUEUED, wait.code.value, message)
-            items.append((jobs[wait.job_id], transition,
+            items.append((_pending_job_row(wait.job_id, rows), transition,
                           {**values, "pending_code": wait.code.value, "pending_reason": wait.reason}))
         elif any(row[name] != value for name, value in values.items()):
             moved.append(Job(id=wait.job_id, **values))
@@ -258,13 +258,12 @@ def _apply_waits(waits: list[core.Wait], rows: dict[int, dict], now) -> None:
 def _apply_rejects(rejects: list[core.Reject], rows: dict[int, dict], now) -> None:
     if not rejects:
         return
-    jobs = _pending_jobs([r.job_id for r in rejects], rows)
     items = []
     for reject in rejects:
         message = reject.reason + "".join(f"; {r}" for r in reject.recommendations)
         transition = Transition(Status(rows[reject.job_id]["status"]), Status.FAILED, reject.code.value,
                                 message, failure_kind=FailureKind.REJECTED)
-        items.append((jobs[reject.job_id], transition, {"error": message}))
+        items.append((_pending_job_row(reject.job_id, rows), transition, {"error": message}))
     transitions.jobs_transition(items=items, actor="scheduler", at=now)
 
 
