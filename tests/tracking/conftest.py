@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from jobs.lifecycle import Status
 from jobs.models import Job
-from jobs.tracking.auth import job_tracking_token
+from jobs.tracking.services import tracking_token_issue
 
 _names = itertools.count(1)
 
@@ -47,4 +47,4 @@ def client_for(token: str, keyword: str = "Bearer") -> APIClient:
 @pytest.fixture
 def as_job(job):
     """The MLflow client of ``job``'s node: MLFLOW_TRACKING_TOKEN sent as a bearer token."""
-    return client_for(job_tracking_token(job=job))
+    return client_for(tracking_token_issue(job=job))
