@@ -133,7 +133,8 @@ def arguments(layout: Layout) -> list[str]:
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm",  # multiprocessing's locks
+             "--perms", "1777", "--tmpfs", "/tmp"]
     made: set[str] = set()
     for path in (*_resolver_file(), *python_trees()):
         args += _parents(path, made) + ["--ro-bind", path, path]
