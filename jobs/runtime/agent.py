@@ -181,30 +181,30 @@ def build_environment(spec: CommandJobSpec, a: NodeAssignment, inputs: dict[str,
 class _Pump(threading.Thread):
     """Copies the process's output to the log file and to a buffer the agent flushes."""
 
-    HEAD_CHARS = 400
-
     def __init__(self, stream, log_file):
         super().__init__(daemon=True)
         self.stream, self.log_file = stream, log_file
         self.lock = threading.Lock()
         self.buffer: list[str] = []
-        self.head = ""  # the start of the output: where bubblewrap says why a sandbox could not start
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
     def run(self) -> None:
         fd = self.stream.fileno()
-        while True:
-            data = os.read(fd, 65536)
-            text = self.decoder.decode(data, final=not data)
-            if text:
-                self.log_file.write(text)
-                self.log_file.flush()
-                with self.lock:
-                    self.buffer.append(text)
-                    if len(self.head) < self.HEAD_CHARS:
-                        self.head = (self.head + text)[:self.HEAD_CHARS]
-            if not data:
-                return
+        try:
+            while True:
+                data = os.read(fd, 65536)
+                text = self.decoder.decode(data, final=not data)
+                if text:
+                    self.log_file.write(text)
+                    self.log_file.flush()
+                    with self.lock:
+                        self.buffer.append(text)
+                if not data:
+                    return
+        except (OSError, ValueError):
+            return  # the node has ended and its log is closed: what still writes here escaped its group
+        finally:
+            self.stream.close()
 
     def take(self) -> str:
         with self.lock:
@@ -426,14 +426,12 @@ def _run_node(a: NodeAssignment, reporter: Reporter, node_dir: Path) -> Outcome:
             if proc.poll() is None:
                 _kill_group(proc, sandboxed=bool(bwrap))
             _signal_group(proc.pid, signal.SIGKILL)
-            pump.join()
-            proc.stdout.close()
+            proc.wait()
+            # Unsandboxed, a process that left the group (setsid) may still hold the output: not waited for.
+            pump.join(KILL_GRACE_SECONDS)
         tail = pump.take()
         if tail:
             reporter.log(tail)
-    if bwrap and outcome.exit_code == 1 and pump.head.startswith("bwrap: "):
-        return Outcome(Status.FAILED, None, FailureKind.INFRASTRUCTURE,
-                       f"the sandbox could not start: {pump.head.splitlines()[0]}")
 
     reporter.phase(Status.FINALIZING)
     try:

@@ -8,8 +8,8 @@ A sandboxed node sees:
 - the system read-only: ``/usr``, ``/etc``, the ``/bin``, ``/sbin``, ``/lib*`` links or folders,
   and the Python the worker runs with (its prefix and the base installation it links to, even
   when they live in the studio's checkout or a home folder: only those folders, nothing beside);
-- a private ``/tmp``, a ``/proc`` of its own processes (a PID namespace), a minimal ``/dev``, its
-  own System V IPC, and the network (MLflow tracking, downloads).
+- a private ``/tmp`` and ``/dev/shm``, a ``/proc`` of its own processes (a PID namespace), a
+  minimal ``/dev``, its own System V IPC, and the network (MLflow tracking, downloads).
 
 Nothing else: not the checkout (code, ``var/secret-key``, ``var/studio.db``), not the rest of
 STUDIO_DATA_DIR (other jobs' snapshots, outputs and folders, datastores), not the studio's

@@ -87,7 +87,12 @@ def test_it_takes_a_sandboxed_node_down_with_its_worker(tmp_path, bwrap):
 
 def test_it_kills_what_an_unsandboxed_node_left_in_its_group(tmp_path):
     worker, pgid, marker = start_worker(tmp_path, "off")
-    escaped = [pid for pid in marked(marker) if os.getpgid(pid) != pgid]
+
+    def escaped() -> list[int]:
+        return [pid for pid in marked(marker) if os.getpgid(pid) != pgid]
+
+    assert wait_until(lambda: len(escaped()) == 1)  # the setsid has happened
+    escaped = escaped()
     worker.kill()
     worker.wait()
     assert wait_until(lambda: pgid not in marked(marker)), "the command did not die with its worker"

@@ -3,11 +3,11 @@ sandbox, canceled, crashed in the agent, or declared lost (the next sweep on tha
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
 import threading
+import uuid
 
 import pytest
 from django.utils import timezone
@@ -16,7 +16,8 @@ from jobs import storage
 from jobs.executors import work_folders_sweep
 from jobs.lifecycle import Status
 from jobs.runtime.agent import run_node
-from tests.runtime.test_agent import Recorder, assignment
+from tests.runtime.test_agent import Recorder, assignment, wait_until
+from tests.runtime.test_no_orphans import marked
 from tests.tracking.conftest import make_job  # noqa: F401  (a fixture)
 
 
@@ -41,12 +42,12 @@ def test_it_removes_the_folder_and_stops_the_command_when_the_agent_fails(tmp_pa
                 raise RuntimeError("database is gone")
             super().phase(status)
 
-    rec = Broken()
+    marker = uuid.uuid4().hex
+    yaml_text = f"command: sleep 600 & sleep 600\nenvironment_variables:\n  MARKER: {marker}\n"
     with pytest.raises(RuntimeError):
-        run_node(assignment(tmp_path, "command: sleep 600 & sleep 600\n", sandbox=sandbox_mode), rec)
+        run_node(assignment(tmp_path, yaml_text, sandbox=sandbox_mode), Broken())
     assert not (tmp_path / "work" / "job1").exists()
-    with pytest.raises(ProcessLookupError):
-        os.killpg(rec.pid, 0)
+    assert wait_until(lambda: not marked(marker)), f"still running: {marked(marker)}"
 
 
 def test_it_removes_the_folder_when_canceled(tmp_path, sandbox_mode):
