@@ -101,10 +101,10 @@ def node_execute(node_id: int, worker: str, stopping: threading.Event | None = N
     except Exception as exc:  # the studio never fails because of a job; record it instead
         log.exception("node %s failed in the worker", node_id)
         outcome = Outcome(Status.FAILED, None, FailureKind.INFRASTRUCTURE, f"the worker failed to run the node: {exc}")
+    tracking_tokens_revoke(node_id=node_id)  # its processes are gone: nothing may use its token any more
     try:
         services.node_exited(node_id=node_id, outcome=outcome,
                              worker_stopping=stopping is not None and stopping.is_set())
-        tracking_tokens_revoke(job_id=Node.objects.values_list("job_id", flat=True).get(id=node_id), node_id=node_id)
     except Node.DoesNotExist:  # its job was deleted while it ran: there is nobody left to tell
         log.warning("node %s ended (%s) after its job was deleted; its report is dropped", node_id, outcome.status)
     try:

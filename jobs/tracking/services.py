@@ -96,10 +96,14 @@ def tracking_token_issue(*, job: Job, node: Node | None = None) -> str:
     return f"{row.id}.{secret}"
 
 
-def tracking_tokens_revoke(*, job_id: int, node_id: int | None = None) -> int:
-    """Revoke the job's tokens (when it ends, whatever its end), or only those of one node (when the
-    node ends). Returns how many were still valid."""
-    tokens = TrackingToken.objects.filter(job_id=job_id, revoked_at__isnull=True)
+def tracking_tokens_revoke(*, job_id: int | None = None, node_id: int | None = None) -> int:
+    """Revoke every token of a job (when it ends, whatever its end) or of one node (when the node's
+    processes are gone). Returns how many were still valid."""
+    if job_id is None and node_id is None:
+        raise ValueError("tracking_tokens_revoke: name the job or the node")
+    tokens = TrackingToken.objects.filter(revoked_at__isnull=True)
+    if job_id is not None:
+        tokens = tokens.filter(job_id=job_id)
     if node_id is not None:
         tokens = tokens.filter(node_id=node_id)
     return tokens.update(revoked_at=timezone.now())
