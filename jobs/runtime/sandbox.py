@@ -41,9 +41,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-MODES = ("auto", "require", "off")
-FIX = ("install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap) "
-       "and allow unprivileged user namespaces, or set STUDIO_SANDBOX=require to refuse unsandboxed nodes")
+FIX = ("install bubblewrap where nodes run (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install "
+       "bubblewrap); in a container, allow it to create namespaces")
 SYSTEM_TREES = ("/usr", "/etc")
 TOP_LEVEL = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SANDBOX_USER = "nobody"
@@ -91,8 +90,7 @@ def python_trees() -> list[str]:
     """The folders the worker's interpreter needs: its prefix (a virtualenv) and the base it links to."""
     trees: list[str] = []
     for prefix in (sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix):
-        real = os.path.realpath(prefix)
-        for path in {prefix, real}:
+        for path in dict.fromkeys((prefix, os.path.realpath(prefix))):
             if not any(path == t or path.startswith(t + "/") for t in (*SYSTEM_TREES, *trees)):
                 trees.append(path)
     return trees
@@ -212,7 +210,7 @@ def describe(mode: str, *, node: int | None = None) -> str:
     who, are = ("nodes", "are") if node is None else (f"node {node}", "is")
     if mode == "off":
         return f"{who} {are} NOT sandboxed: STUDIO_SANDBOX=off, so a job can read the studio's files and " \
-               f"secrets; to sandbox them, {FIX}"
+               "secrets; to sandbox nodes, set STUDIO_SANDBOX=auto (or require)"
     found = availability()
     if found.available:
         return f"{who} {are} sandboxed ({found.version or 'bubblewrap'}): a node sees only its own folder, " \
@@ -220,4 +218,4 @@ def describe(mode: str, *, node: int | None = None) -> str:
     if mode == "require":
         return f"{who} {are} NOT started: STUDIO_SANDBOX=require and {found.reason}; {FIX}"
     return f"{who} {are} NOT sandboxed: {found.reason}, so a job can read the studio's files and secrets; " \
-           f"to fix it, {FIX}"
+           f"to fix it, {FIX} (STUDIO_SANDBOX=require refuses to run nodes unsandboxed)"
