@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
@@ -19,11 +20,11 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from jobs import services, storage, transitions
-from jobs.lifecycle import FailureKind, Outcome, Status
+from jobs.lifecycle import TERMINAL, FailureKind, Outcome, Status
 from jobs.models import Node
-from jobs.runtime.agent import NodeAssignment, run_node
+from jobs.runtime.agent import NodeAssignment, leftovers_kill, run_node
 from jobs.scheduling.service import schedule_cycle
-from jobs.tracking.services import job_tracking_env
+from jobs.tracking.services import job_tracking_env, tracking_tokens_revoke
 from jobs.wake import Doorbell, ring
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class DatabaseReporter:
         services.node_phase(node_id=self.node_id, status=status)
 
     def started(self, pid: int) -> None:
+        """``pid`` leads the node's process group: ``Node.pid`` is what ``node_remains_clear`` kills."""
         services.node_started(node_id=self.node_id, pid=pid)
 
     def log(self, text: str) -> None:
@@ -79,7 +81,9 @@ def assignment_for(node: Node) -> NodeAssignment:
         artifacts_dir=storage.artifacts_dir(job.name),
         timeout_seconds=job.timeout_seconds,
         master_port=29500 + (job.id % 1000),
-        extra_env=job_tracking_env(job=job),  # MLFLOW_TRACKING_URI, MLFLOW_RUN_ID, MLFLOW_TRACKING_TOKEN
+        # MLFLOW_TRACKING_URI, MLFLOW_RUN_ID, and MLFLOW_TRACKING_TOKEN: a token of this node's own
+        extra_env=job_tracking_env(job=job, node=node),
+        sandbox=settings.STUDIO_SANDBOX,
     )
 
 
@@ -87,7 +91,8 @@ def node_execute(node_id: int, worker: str, stopping: threading.Event | None = N
     """Run one node if this worker can claim it. Returns False when it was not ours to run.
 
     ``stopping`` is set when the worker itself shuts down: the node is stopped and
-    recorded as an infrastructure failure, not as a user's cancel."""
+    recorded as an infrastructure failure, not as a user's cancel. However the node ends, its
+    tracking token is revoked, and folders that ended nodes left on this machine are removed."""
     if not services.node_claim(node_id=node_id, worker=worker):
         return False
     try:
@@ -96,12 +101,75 @@ def node_execute(node_id: int, worker: str, stopping: threading.Event | None = N
     except Exception as exc:  # the studio never fails because of a job; record it instead
         log.exception("node %s failed in the worker", node_id)
         outcome = Outcome(Status.FAILED, None, FailureKind.INFRASTRUCTURE, f"the worker failed to run the node: {exc}")
+    tracking_tokens_revoke(node_id=node_id)  # its processes are gone: nothing may use its token any more
     try:
         services.node_exited(node_id=node_id, outcome=outcome,
                              worker_stopping=stopping is not None and stopping.is_set())
     except Node.DoesNotExist:  # its job was deleted while it ran: there is nobody left to tell
         log.warning("node %s ended (%s) after its job was deleted; its report is dropped", node_id, outcome.status)
+    try:
+        work_folders_sweep()
+    except Exception:  # tidying up never fails a node; the next sweep retries
+        log.exception("sweeping the work folders failed")
     return True
+
+
+def _host_of(worker: str) -> str:
+    """The machine in a worker's name (``worker_name``: ``<kind>:<host>:<pid>``)."""
+    parts = worker.split(":")
+    return parts[1] if len(parts) >= 3 else ""
+
+
+def node_remains_clear(*, node: Node) -> None:
+    """What a node that ended without its agent (declared lost) left on this machine: kill its
+    processes (the group ``Node.pid`` leads, checked against the node's own environment) and
+    remove its working folder. Nodes of other machines are left to their own machine's sweep.
+
+    Unsandboxed, a worker killed with SIGKILL leaves its nodes' children running (only the command
+    itself dies with it): the heartbeat reaper calls this once it declares such a node lost."""
+    if _host_of(node.worker) != socket.gethostname():
+        return
+    if node.pid:
+        killed = leftovers_kill(pgid=node.pid, run_id=node.job.name, node_index=node.index)
+        if killed:
+            log.warning("node %s: killed %d process(es) left after its worker died", node, len(killed))
+    shutil.rmtree(storage.work_root() / node.job.name / f"node-{node.index}", ignore_errors=True)
+
+
+def work_folders_sweep() -> int:
+    """Remove what ended nodes left under ``work/`` on this machine, however they ended (a node
+    declared lost, a worker killed mid-run, a crash during preparation); returns folders removed.
+
+    A folder is kept while any attempt of its node is still live, or when the node last ran on
+    another machine (that machine's sweep owns its processes and folder)."""
+    root = storage.work_root()
+    try:
+        folders = [(job.name, node) for job in root.iterdir() if job.is_dir() for node in job.iterdir()]
+    except OSError:
+        return 0
+    if not folders:
+        return 0
+    latest: dict[tuple[str, str], Node] = {}
+    for node in Node.objects.select_related("job").filter(job__name__in={job for job, _ in folders}) \
+            .order_by("attempt", "id"):
+        key = (node.job.name, f"node-{node.index}")
+        if key in latest and latest[key].status not in TERMINAL:
+            continue  # a live attempt decides
+        latest[key] = node
+    removed = 0
+    for job_name, folder in folders:
+        node = latest.get((job_name, folder.name))
+        if node is not None and (node.status not in TERMINAL or _host_of(node.worker) != socket.gethostname()):
+            continue
+        if node is not None:
+            node_remains_clear(node=node)
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+        try:
+            folder.parent.rmdir()
+        except OSError:
+            pass
+    return removed
 
 
 def worker_name(kind: str) -> str:

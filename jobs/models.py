@@ -17,7 +17,8 @@ FAILURE_CHOICES = [(kind.value, kind.label) for kind in FailureKind]
 
 
 def new_tracking_secret() -> str:
-    """A job's own secret, from which its MLflow tracking token is derived (jobs.tracking.auth)."""
+    """What migration 0002 gave each job (``Job.tracking_secret``, removed by 0006); tokens are
+    ``TrackingToken`` rows now."""
     return secrets.token_urlsafe(32)
 
 
@@ -72,11 +73,6 @@ class Job(models.Model):
         default=True, help_text="A parent's driver will create no more children (False while trials or steps "
                                 "are still to come)")
 
-    tracking_secret = models.CharField(
-        max_length=64, default=new_tracking_secret, editable=False,
-        help_text="Per-job secret the MLflow tracking token is derived from; never shown to anyone",
-    )
-
     class Meta:
         indexes = [
             models.Index(fields=["status", "priority", "created_at"], name="job_queue_order"),
@@ -124,6 +120,23 @@ class Node(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job.name}/node-{self.index}"
+
+
+class TrackingToken(models.Model):
+    """A node's MLFLOW_TRACKING_TOKEN, as its hash: random, scoped to one job, revoked when it ends.
+
+    The token is ``<id>.<secret>`` and is only ever held by the node it was issued to; the row
+    keeps sha256 of the secret (jobs.tracking.auth checks it in constant time)."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="tracking_tokens")
+    node = models.ForeignKey(Node, null=True, blank=True, on_delete=models.CASCADE, related_name="tracking_tokens",
+                             help_text="The node it was issued to (empty: issued to the job as a whole)")
+    digest = models.CharField(max_length=64, help_text="sha256 of the token's secret part, hex")
+    issued_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"tracking token {self.id} of {self.job_id}"
 
 
 class LogChunk(models.Model):

@@ -48,6 +48,10 @@ STUDIO_CODE_MAX_BYTES = env_int("STUDIO_CODE_MAX_BYTES", 100 * 1024 * 1024, mini
 STUDIO_SPEC_MAX_BYTES = env_int("STUDIO_SPEC_MAX_BYTES", 1024 * 1024, minimum=1)
 # Where a node's process may be told to report MLflow metrics (the studio's own URL).
 STUDIO_PUBLIC_URL = env_str("STUDIO_PUBLIC_URL", f"http://127.0.0.1:{PORT}")
+# Nodes run inside bubblewrap: auto (when it works here), require (refuse to start nodes without it), off.
+STUDIO_SANDBOX = env_str("STUDIO_SANDBOX", "auto").strip().lower()
+if STUDIO_SANDBOX not in ("auto", "require", "off"):
+    raise ConfigError(f"STUDIO_SANDBOX={STUDIO_SANDBOX!r} is not a sandbox mode; use auto, require or off")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
@@ -8,10 +7,6 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from studio import views
-
-
-def health(request):
-    return JsonResponse({"status": "ok"})
 
 
 def favicon(request):
@@ -35,6 +30,6 @@ urlpatterns = [
     path("mlflow/", include("jobs.tracking.link_urls")),  # where the mlflow client's "View run" links lead
     path("", include("jobs.tracking.urls")),  # MLflow tracking: /api/2.0/mlflow/..., /api/2.0/mlflow-artifacts/...
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("healthz", health),
+    path("healthz", views.health),
     path("favicon.ico", favicon),
 ]

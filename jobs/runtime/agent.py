@@ -1,9 +1,11 @@
 """The node agent: runs one node of a job as a real process. Knows nothing of Django.
 
 It prepares a fresh working directory (code snapshot, inputs, output folders,
-environment), runs the command in its own process group, streams its output to
-``user_logs/std_log.txt`` and to a reporter, enforces the timeout, reacts to
-cancel within a second, keeps the outputs and classifies the exit.
+environment), runs the command in its own process group inside the sandbox
+(``jobs.runtime.sandbox``; unsandboxed, and saying so, where bubblewrap cannot run), streams
+its output to ``user_logs/std_log.txt`` and to a reporter, enforces the timeout, reacts to
+cancel within a second, keeps the outputs and classifies the exit. Whatever happens, the
+node's processes end with it and its folder is removed.
 
 The executor wires the reporter to the studio's services; tests can wire it to
 anything that records what it is told.
@@ -12,9 +14,11 @@ anything that records what it is told.
 from __future__ import annotations
 
 import codecs
+import ctypes
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -25,17 +29,21 @@ from pathlib import Path
 from typing import Protocol
 
 from jobs.lifecycle import FailureKind, Outcome, Status
+from jobs.runtime import sandbox
 from jobs.specs import CommandJobSpec, is_remote, resolve_command
 
 LOG_FLUSH_SECONDS = 0.2
 POLL_SECONDS = 0.5
 KILL_GRACE_SECONDS = 3.0
 LITERAL_TYPES = {"string", "integer", "number", "boolean"}
+PR_SET_PDEATHSIG = 1
 
 
 class Reporter(Protocol):
     def phase(self, status: str) -> None: ...
-    def started(self, pid: int) -> None: ...
+    def started(self, pid: int) -> None:
+        """The command started; ``pid`` is also its process group id (``leftovers_kill``)."""
+        ...
     def log(self, text: str) -> None: ...
     def system(self, message: str) -> None: ...
     def poll(self) -> bool:
@@ -61,6 +69,7 @@ class NodeAssignment:
     extra_env: dict[str, str] = field(default_factory=dict)
     master_addr: str = "127.0.0.1"
     master_port: int = 29500
+    sandbox: str = "auto"  # STUDIO_SANDBOX: auto | require | off (see jobs.runtime.sandbox)
 
 
 class PreparationError(Exception):
@@ -181,16 +190,21 @@ class _Pump(threading.Thread):
 
     def run(self) -> None:
         fd = self.stream.fileno()
-        while True:
-            data = os.read(fd, 65536)
-            text = self.decoder.decode(data, final=not data)
-            if text:
-                self.log_file.write(text)
-                self.log_file.flush()
-                with self.lock:
-                    self.buffer.append(text)
-            if not data:
-                return
+        try:
+            while True:
+                data = os.read(fd, 65536)
+                text = self.decoder.decode(data, final=not data)
+                if text:
+                    self.log_file.write(text)
+                    self.log_file.flush()
+                    with self.lock:
+                        self.buffer.append(text)
+                if not data:
+                    return
+        except (OSError, ValueError):
+            return  # the node has ended and its log is closed: what still writes here escaped its group
+        finally:
+            self.stream.close()
 
     def take(self) -> str:
         with self.lock:
@@ -198,66 +212,170 @@ class _Pump(threading.Thread):
         return text
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def _inner_group(pid: int) -> int | None:
+    """The sandbox's own first process (bubblewrap's init, leader of the command's session)."""
     try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return None
+    return int(children[0]) if children else None
+
+
+def _signal_group(pgid: int | None, signum: int) -> None:
+    if pgid is None:
         return
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _kill_group(proc: subprocess.Popen, *, sandboxed: bool) -> None:
+    """SIGTERM the command's processes, give them a grace period, then SIGKILL what is left.
+
+    Unsandboxed, the command leads its own process group. Sandboxed, SIGTERM goes to the command's
+    session inside the sandbox (bubblewrap itself would just die, killing them at once); SIGKILL to
+    bubblewrap then ends the sandbox's PID namespace and every process in it."""
+    _signal_group(_inner_group(proc.pid) if sandboxed else proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=KILL_GRACE_SECONDS)
     except subprocess.TimeoutExpired:
         pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    _signal_group(proc.pid, signal.SIGKILL)
 
 
-def _keep(src: Path, dest: Path) -> None:
-    if src.is_dir():
-        shutil.copytree(src, dest, symlinks=True, dirs_exist_ok=True)
-    elif src.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
+def _dies_with_parent():
+    """For an unsandboxed command: SIGKILL it when the worker thread that started it dies.
+
+    Only the direct child gets it; its own children stay in its process group, which the worker's
+    ``leftovers_kill`` (after the node is declared lost) and the end of the node take care of."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the worker died before prctl: nobody is left to supervise us
+            os._exit(1)
+
+    return preexec
+
+
+def leftovers_kill(*, pgid: int, run_id: str, node_index: int) -> list[int]:
+    """SIGKILL what is left of a node on this machine after its worker died; returns the pids killed.
+
+    Only processes of process group ``pgid`` (``Node.pid``) whose environment carries the node's
+    ``AZUREML_RUN_ID`` and ``AZUREML_NODE_RANK`` are touched, so a recycled group id is safe."""
+    marks = {f"AZUREML_RUN_ID={run_id}".encode(), f"AZUREML_NODE_RANK={node_index}".encode()}
+    killed = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) != pgid:
+                continue
+            if not marks <= set((entry / "environ").read_bytes().split(b"\0")):
+                continue
+            os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            continue  # it ended while we looked, or is not ours to signal
+        killed.append(int(entry.name))
+    return killed
+
+
+def _copy_regular(src, dest) -> None:
+    """Keep a regular file; anything else a job leaves (a FIFO, a socket) is not an output."""
+    if stat.S_ISREG(os.lstat(src).st_mode):
         shutil.copy2(src, dest)
 
 
+def _keep(src: Path, dest: Path) -> None:
+    """Copy what the node left at ``src``; a link it made is kept as a link, never followed."""
+    if src.is_symlink():
+        return
+    if src.is_dir():
+        shutil.copytree(src, dest, symlinks=True, dirs_exist_ok=True, copy_function=_copy_regular)
+    elif src.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _copy_regular(src, dest)
+
+
+def _remove(node_dir: Path) -> None:
+    shutil.rmtree(node_dir, ignore_errors=True)
+    try:
+        node_dir.parent.rmdir()  # the job's folder, once its last node is gone
+    except OSError:
+        pass
+
+
+@dataclass
+class _Prepared:
+    wd: Path
+    command: str
+    env: dict[str, str]
+    outputs: dict[str, str]
+
+
 def run_node(a: NodeAssignment, reporter: Reporter) -> Outcome:
-    """Run one node to its end. Never raises for anything the job does."""
-    spec = CommandJobSpec.from_dict(a.spec)
+    """Run one node to its end. Never raises for anything the job does; its folder never outlives it."""
     node_dir = a.work_root / a.job_name / f"node-{a.node_index}"
+    try:
+        return _run_node(a, reporter, node_dir)
+    finally:
+        _remove(node_dir)
+
+
+def _prepare(spec: CommandJobSpec, a: NodeAssignment, node_dir: Path) -> _Prepared:
+    if node_dir.exists():
+        shutil.rmtree(node_dir)
+    wd = node_dir / "wd"
+    if spec.code and is_remote(spec.code):
+        raise PreparationError(
+            f"code: '{spec.code}' is a remote code location that this studio cannot fetch yet; "
+            "point `code` at a local folder, which the CLI uploads with the job"
+        )
+    if a.code_dir and a.code_dir.exists():
+        shutil.copytree(a.code_dir, wd, symlinks=True)
+    else:
+        wd.mkdir(parents=True)
+    (wd / "outputs").mkdir(exist_ok=True)
+    (wd / "user_logs").mkdir(exist_ok=True)
+    inputs: dict[str, str] = {}
+    for name, spec_input in (spec.inputs or {}).items():
+        if spec_input.type in LITERAL_TYPES or spec_input.path is None:
+            if spec_input.value is not None:
+                inputs[name] = _literal(spec_input.value)
+            continue
+        inputs[name] = _materialise_input(name, spec_input, a, node_dir / "inputs")
+    outputs: dict[str, str] = {}
+    for name, spec_output in (spec.outputs or {}).items():
+        out_dir = node_dir / "named-outputs" / name
+        out_dir.mkdir(parents=True)
+        outputs[name] = str(out_dir / name) if spec_output.type == "uri_file" else str(out_dir)
+    command = resolve_command(spec, inputs=inputs, outputs=outputs)
+    env = build_environment(spec, a, inputs, outputs, home=node_dir)
+    return _Prepared(wd, command, env, outputs)
+
+
+def _sandbox_for(a: NodeAssignment, reporter: Reporter) -> tuple[str | None, Outcome | None]:
+    """The bubblewrap to run this node in (None: unsandboxed, which the job's system log says), or
+    the outcome of a node that must not start (STUDIO_SANDBOX=require and no sandbox here)."""
+    found = sandbox.availability() if a.sandbox != "off" else None
+    said = sandbox.describe(a.sandbox, node=a.node_index)
+    if a.sandbox == "require" and not found.available:
+        return None, Outcome(Status.FAILED, None, FailureKind.INFRASTRUCTURE, said)
+    reporter.system(said)
+    return (found.path if found and found.available else None), None
+
+
+def _run_node(a: NodeAssignment, reporter: Reporter, node_dir: Path) -> Outcome:
+    spec = CommandJobSpec.from_dict(a.spec)
     reporter.phase(Status.PREPARING)
     try:
-        if node_dir.exists():
-            shutil.rmtree(node_dir)
-        wd = node_dir / "wd"
-        if spec.code and is_remote(spec.code):
-            raise PreparationError(
-                f"code: '{spec.code}' is a remote code location that this studio cannot fetch yet; "
-                "point `code` at a local folder, which the CLI uploads with the job"
-            )
-        if a.code_dir and a.code_dir.exists():
-            shutil.copytree(a.code_dir, wd, symlinks=True)
-        else:
-            wd.mkdir(parents=True)
-        (wd / "outputs").mkdir(exist_ok=True)
-        (wd / "user_logs").mkdir(exist_ok=True)
-        inputs: dict[str, str] = {}
-        for name, spec_input in (spec.inputs or {}).items():
-            if spec_input.type in LITERAL_TYPES or spec_input.path is None:
-                if spec_input.value is not None:
-                    inputs[name] = _literal(spec_input.value)
-                continue
-            inputs[name] = _materialise_input(name, spec_input, a, node_dir / "inputs")
-        outputs: dict[str, str] = {}
-        for name, spec_output in (spec.outputs or {}).items():
-            out_dir = node_dir / "named-outputs" / name
-            out_dir.mkdir(parents=True)
-            outputs[name] = str(out_dir / name) if spec_output.type == "uri_file" else str(out_dir)
-        command = resolve_command(spec, inputs=inputs, outputs=outputs)
-        env = build_environment(spec, a, inputs, outputs, home=node_dir)
-        environment = spec.environment
+        prepared = _prepare(spec, a, node_dir)
         reporter.system(
-            f"environment {_describe_environment(environment)}: environments are not built yet; "
+            f"environment {_describe_environment(spec.environment)}: environments are not built yet; "
             f"node {a.node_index} runs in the worker's default Python ({sys.executable}, "
             f"Python {sys.version.split()[0]})"
         )
@@ -265,29 +383,52 @@ def run_node(a: NodeAssignment, reporter: Reporter) -> Outcome:
         return Outcome(Status.FAILED, None, FailureKind.INFRASTRUCTURE, str(exc))
     except OSError as exc:
         return Outcome(Status.FAILED, None, FailureKind.INFRASTRUCTURE, f"could not prepare the node: {exc}")
+    bwrap, refused = _sandbox_for(a, reporter)
+    if refused is not None:
+        return refused
+    argv = [shutil.which("bash") or "/bin/sh", "-c", prepared.command]
+    preexec = None
+    if bwrap:
+        layout = sandbox.Layout(root=node_dir, workdir=prepared.wd, read_only=(node_dir / "inputs",))
+        try:
+            sandbox.hand_over(layout)
+        except OSError as exc:
+            return Outcome(Status.FAILED, None, FailureKind.INFRASTRUCTURE,
+                           f"could not give the node's folder to the sandbox: {exc}")
+        argv = sandbox.command(argv, layout, bwrap=bwrap)
+    else:
+        preexec = _dies_with_parent()
 
     log_name = "std_log.txt" if a.node_count == 1 else f"std_log_node_{a.node_index}.txt"
-    log_path = wd / "user_logs" / log_name
-    with open(log_path, "w", encoding="utf-8") as log_file:
+    log_path = a.artifacts_dir / "user_logs" / log_name  # outside the node's reach, kept as it is written
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_file = open(log_path, "w", encoding="utf-8")
+    except OSError as exc:
+        return Outcome(Status.FAILED, None, FailureKind.INFRASTRUCTURE, f"could not open the node's log: {exc}")
+    with log_file:
         try:
             proc = subprocess.Popen(
-                [shutil.which("bash") or "/bin/sh", "-c", command],
-                cwd=wd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                argv, cwd=prepared.wd, env=prepared.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec,
             )
         except OSError as exc:
             return Outcome(Status.FAILED, None, FailureKind.INFRASTRUCTURE, f"could not start the command: {exc}")
-        reporter.started(proc.pid)
-        reporter.phase(Status.RUNNING)
         pump = _Pump(proc.stdout, log_file)
         pump.start()
-        outcome = _supervise(proc, pump, a, reporter)
-        pump.join()
-        proc.stdout.close()
+        try:
+            reporter.started(proc.pid)
+            reporter.phase(Status.RUNNING)
+            outcome = _supervise(proc, pump, a, reporter, sandboxed=bool(bwrap))
+        finally:
+            # Nothing of the node outlives it: not on a timeout or cancel (done), not after the command
+            # ended with children still running, not when reporting failed. (A sandbox ends by itself.)
+            if proc.poll() is None:
+                _kill_group(proc, sandboxed=bool(bwrap))
+            _signal_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+            # Unsandboxed, a process that left the group (setsid) may still hold the output: not waited for.
+            pump.join(KILL_GRACE_SECONDS)
         tail = pump.take()
         if tail:
             reporter.log(tail)
@@ -295,23 +436,17 @@ def run_node(a: NodeAssignment, reporter: Reporter) -> Outcome:
     reporter.phase(Status.FINALIZING)
     try:
         artifacts = a.artifacts_dir
-        _keep(wd / "outputs", artifacts / "outputs")
-        _keep(log_path, artifacts / "user_logs" / log_name)
-        for name in outputs:
+        _keep(prepared.wd / "outputs", artifacts / "outputs")
+        for name in prepared.outputs:
             _keep(node_dir / "named-outputs" / name, artifacts / "named-outputs" / name)
-    except OSError as exc:
+    except (OSError, shutil.Error) as exc:
         if outcome.status == Status.COMPLETED:
             return Outcome(Status.FAILED, outcome.exit_code, FailureKind.INFRASTRUCTURE, f"could not keep the outputs: {exc}")
-    finally:
-        shutil.rmtree(node_dir, ignore_errors=True)
-        try:
-            node_dir.parent.rmdir()  # the job's folder, once its last node is gone
-        except OSError:
-            pass
     return outcome
 
 
-def _supervise(proc: subprocess.Popen, pump: _Pump, a: NodeAssignment, reporter: Reporter) -> Outcome:
+def _supervise(proc: subprocess.Popen, pump: _Pump, a: NodeAssignment, reporter: Reporter, *,
+               sandboxed: bool) -> Outcome:
     started = time.monotonic()
     next_poll = started
     while True:
@@ -326,7 +461,7 @@ def _supervise(proc: subprocess.Popen, pump: _Pump, a: NodeAssignment, reporter:
             return _classify(code)
         now = time.monotonic()
         if a.timeout_seconds and now - started > a.timeout_seconds:
-            _kill_group(proc)
+            _kill_group(proc, sandboxed=sandboxed)
             return Outcome(
                 Status.FAILED, None, FailureKind.TIMEOUT,
                 f"the job ran longer than limits.timeout ({a.timeout_seconds} s) and was stopped; "
@@ -335,17 +470,24 @@ def _supervise(proc: subprocess.Popen, pump: _Pump, a: NodeAssignment, reporter:
         if now >= next_poll:
             next_poll = now + POLL_SECONDS
             if reporter.poll():
-                _kill_group(proc)
+                _kill_group(proc, sandboxed=sandboxed)
                 return Outcome(Status.CANCELED, None, FailureKind.CANCELED, "canceled by request")
+
+
+def _signal_name(number: int) -> str:
+    return signal.Signals(number).name if number in signal.Signals._value2member_map_ else str(number)
 
 
 def _classify(code: int) -> Outcome:
     if code == 0:
         return Outcome(Status.COMPLETED, 0)
     if code < 0:
-        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
-        return Outcome(Status.FAILED, code, FailureKind.USER, f"the command was killed by signal {name}")
-    return Outcome(Status.FAILED, code, FailureKind.USER, f"the command exited with code {code}")
+        return Outcome(Status.FAILED, code, FailureKind.USER, f"the command was killed by signal {_signal_name(-code)}")
+    message = f"the command exited with code {code}"
+    if 128 < code <= 128 + 64 and code - 128 in signal.Signals._value2member_map_:
+        # a shell (and bubblewrap) reports a process killed by signal N as 128 + N
+        message += f" (128 + {code - 128}: killed by signal {_signal_name(code - 128)}, e.g. out of memory for SIGKILL)"
+    return Outcome(Status.FAILED, code, FailureKind.USER, message)
 
 
 def _literal(value) -> str:

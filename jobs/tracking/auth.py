@@ -1,30 +1,38 @@
 """Who is calling the tracking API: a job (its tracking token) or a user (their API token, reads only).
 
-A job's token is ``<job name>.<HMAC>``: an HMAC (keyed with the server's SECRET_KEY, salted per
-purpose) of the job's name and the per-job random ``Job.tracking_secret``. Every node of the job
-gets the same token; it is never the user's API token and never a server secret, it reaches only
-that job's runs, and it stops working as soon as the job has ended. Nothing about it is stored
-except the per-job secret, so a copy of the database alone cannot mint tokens.
+A job's token is ``<id>.<secret>``: ``secret`` is random (``secrets.token_urlsafe``), issued to one
+node of the job when it is handed its environment (``services.tracking_token_issue``), and never
+stored — the ``TrackingToken`` row ``id`` keeps only its sha256, compared in constant time. Nothing
+the token is made of can be derived from anything else (SECRET_KEY, the job's name, the database
+minus that row), it reaches only its own job's runs, and it stops working when its node or its
+job ends (revoked; and refused for any job that has ended).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.utils.crypto import constant_time_compare, salted_hmac
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.authtoken.models import Token
 
 from jobs.lifecycle import TERMINAL
-from jobs.models import Job
+from jobs.models import Job, TrackingToken
 
-_SALT = "jobs.tracking.job-token"
+MAX_ID_DIGITS = 18  # a token id beyond a 64-bit integer is no token of ours
+
+
+def token_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def job_tracking_token(*, job: Job) -> str:
-    digest = salted_hmac(_SALT, f"{job.name}:{job.tracking_secret}", algorithm="sha256").hexdigest()
-    return f"{job.name}.{digest}"
+    """A new tracking token for ``job`` as a whole (no node); see ``services.tracking_token_issue``."""
+    from jobs.tracking.services import tracking_token_issue
+
+    return tracking_token_issue(job=job)
 
 
 @dataclass(frozen=True)
@@ -74,13 +82,21 @@ class BearerAuthentication(authentication.BaseAuthentication):
         return found.user, found
 
     def _job(self, token: str):
-        name, _, _digest = token.rpartition(".")
-        job = Job.objects.select_related("workspace", "submitted_by").filter(name=name).first()
-        if job is None or not constant_time_compare(job_tracking_token(job=job), token):
+        token_id, _, secret = token.partition(".")
+        row = None
+        if token_id.isascii() and token_id.isdigit() and len(token_id) <= MAX_ID_DIGITS:
+            row = TrackingToken.objects.select_related("job__workspace", "job__submitted_by") \
+                .filter(id=int(token_id)).first()
+        if row is None or not hmac.compare_digest(row.digest, token_digest(secret)):
             raise exceptions.AuthenticationFailed("the tracking token is not valid")
+        job = row.job
         if job.status in TERMINAL:
             raise exceptions.AuthenticationFailed(
                 f"job '{job.name}' has ended ({job.status}); its tracking token is no longer valid"
+            )
+        if row.revoked_at is not None:
+            raise exceptions.AuthenticationFailed(
+                f"this tracking token of job '{job.name}' was revoked when the node it was given to ended"
             )
         return job.submitted_by, JobGrant(job)
 

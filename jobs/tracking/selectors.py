@@ -75,7 +75,8 @@ def run_get(*, principal: TrackingPrincipal, run_id: str) -> RunRef:
         if job.id != principal.job.id:
             raise TrackingError(
                 "PERMISSION_DENIED",
-                f"this tracking token belongs to job '{principal.job.name}' and cannot reach run '{run_id}'",
+                f"this tracking token belongs to another job (the one whose run is MLFLOW_RUN_ID) and cannot "
+                f"reach run '{run_id}'",
             )
     elif not _jobs_in_scope(principal).filter(id=job.id).exists():
         raise TrackingError("RESOURCE_DOES_NOT_EXIST", f"Run '{run_id}' not found")
@@ -359,8 +360,8 @@ def artifact_path(*, principal: TrackingPrincipal, path: str) -> tuple[Job, str,
     job = _jobs_in_scope(principal).filter(name=name).first()
     if job is None:
         if principal.job is not None and Job.objects.filter(name=name).exists():
-            raise TrackingError("PERMISSION_DENIED", f"this tracking token belongs to job '{principal.job.name}' "
-                                                     f"and cannot reach the artifacts of '{name}'")
+            raise TrackingError("PERMISSION_DENIED", "this tracking token belongs to another job (the one whose run "
+                                                     f"is MLFLOW_RUN_ID) and cannot reach the artifacts of '{name}'")
         raise TrackingError("RESOURCE_DOES_NOT_EXIST", f"No artifacts for run '{name}'")
     root = storage.artifacts_dir(job.name).resolve()
     target = (root / rest).resolve() if rest else root

@@ -11,6 +11,7 @@ import math
 import os
 import posixpath
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -19,10 +20,12 @@ from typing import BinaryIO, Iterable, Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from jobs import storage
-from jobs.models import Job, LatestMetric, MetricPoint, RunParam, RunTag, TrackingExperiment, TrackingRun
-from jobs.tracking.auth import job_tracking_token
+from jobs.models import (Job, LatestMetric, MetricPoint, Node, RunParam, RunTag, TrackingExperiment, TrackingRun,
+                         TrackingToken)
+from jobs.tracking.auth import token_digest
 from quotas.models import Workspace
 from studio.errors import ApplicationError
 
@@ -70,8 +73,9 @@ def now_ms() -> int:
 # --- what a node is told --------------------------------------------------------------------------
 
 
-def job_tracking_env(*, job: Job) -> dict[str, str]:
-    """The MLflow variables a node of ``job`` gets (MLFLOW_EXPERIMENT_NAME is set by the agent).
+def job_tracking_env(*, job: Job, node: Node | None = None) -> dict[str, str]:
+    """The MLflow variables a node of ``job`` gets (MLFLOW_EXPERIMENT_NAME is set by the agent),
+    with a tracking token issued to that node.
 
     Also makes sure the job's experiment exists, so that its id is stable from the first call.
     """
@@ -79,10 +83,30 @@ def job_tracking_env(*, job: Job) -> dict[str, str]:
     return {
         "MLFLOW_TRACKING_URI": settings.STUDIO_PUBLIC_URL.rstrip("/"),
         "MLFLOW_RUN_ID": job.name,
-        "MLFLOW_TRACKING_TOKEN": job_tracking_token(job=job),
+        "MLFLOW_TRACKING_TOKEN": tracking_token_issue(job=job, node=node),
         # A self-hosted studio's jobs do not report usage to MLflow's servers (a script may set it back).
         "MLFLOW_DISABLE_TELEMETRY": "true",
     }
+
+
+def tracking_token_issue(*, job: Job, node: Node | None = None) -> str:
+    """A new random token for ``job`` (given to ``node``); only its hash is kept (jobs.tracking.auth)."""
+    secret = secrets.token_urlsafe(32)
+    row = TrackingToken.objects.create(job=job, node=node, digest=token_digest(secret))
+    return f"{row.id}.{secret}"
+
+
+def tracking_tokens_revoke(*, job_id: int | None = None, node_id: int | None = None) -> int:
+    """Revoke every token of a job (when it ends, whatever its end) or of one node (when the node's
+    processes are gone). Returns how many were still valid."""
+    if job_id is None and node_id is None:
+        raise ValueError("tracking_tokens_revoke: name the job or the node")
+    tokens = TrackingToken.objects.filter(revoked_at__isnull=True)
+    if job_id is not None:
+        tokens = tokens.filter(job_id=job_id)
+    if node_id is not None:
+        tokens = tokens.filter(node_id=node_id)
+    return tokens.update(revoked_at=timezone.now())
 
 
 # --- experiments ----------------------------------------------------------------------------------

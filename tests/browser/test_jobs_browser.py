@@ -4,11 +4,12 @@ logs change on the page without a reload, and polling stops when the jobs end.""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from jobs import services
+from jobs import services, storage
 from jobs.lifecycle import Status
 from jobs.models import Job
 from jobs.specs import load_command_job
@@ -25,22 +26,26 @@ def submit(user, workspace, text):
     return services.job_submit(user=user, workspace=workspace, spec=load_command_job(text), spec_yaml=text)
 
 
-def held_job(user, workspace, name, release, **fields):
-    """A job that prints a line, then runs until the test creates ``release`` (at most a minute)."""
+def held_job(user, workspace, name, **fields):
+    """A job that prints a line, then runs until the test creates ``release_file(name)`` (at most a minute)."""
     extra = "".join(f"{key}: {value}\n" for key, value in fields.items())
     return submit(user, workspace, (
         f"name: {name}\n{extra}"
         "command: >-\n"
         "  echo first line from $AZUREML_RUN_ID;\n"
-        f"  i=0; while [ ! -f {release} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done;\n"
+        "  i=0; while [ ! -f $HOME/release ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done;\n"
         "  echo second line\n"
     ))
 
 
-def test_a_job_page_shows_running_then_completed_with_its_log_appearing_live(page, studio_url, user, workspace,
-                                                                             tmp_path):
-    release = tmp_path / "release"
-    held_job(user, workspace, "live-detail", release, display_name="Train the classifier",
+def release_file(name: str) -> Path:
+    """What a held job waits for: a file in its own node folder, the only folder a sandboxed node sees."""
+    return storage.work_root() / name / "node-0" / "release"
+
+
+def test_a_job_page_shows_running_then_completed_with_its_log_appearing_live(page, studio_url, user, workspace):
+    release = release_file("live-detail")
+    held_job(user, workspace, "live-detail", display_name="Train the classifier",
              experiment_name="mnist", description="Logs appear while it runs")
     page.goto(f"{studio_url}/jobs/live-detail/")
     page.evaluate("window.notReloaded = true")
@@ -70,13 +75,13 @@ def test_a_job_page_shows_running_then_completed_with_its_log_appearing_live(pag
     screenshot(page, "job-detail-narrow")
 
 
-def test_the_list_updates_a_jobs_status_live_and_stops_polling(page, studio_url, user, workspace, tmp_path):
-    release = tmp_path / "release"
+def test_the_list_updates_a_jobs_status_live_and_stops_polling(page, studio_url, user, workspace):
+    release = release_file("live-list")
     done = submit(user, workspace, "name: quick-echo\ndisplay_name: Quick echo\ncommand: echo hello\n")
     failed = submit(user, workspace, "name: broken-script\nexperiment_name: mnist\ncommand: echo oops; exit 3\n")
     wait_for_status(done.name)
     wait_for_status(failed.name)
-    held_job(user, workspace, "live-list", release, display_name="Train the classifier", experiment_name="mnist")
+    held_job(user, workspace, "live-list", display_name="Train the classifier", experiment_name="mnist")
 
     page.goto(f"{studio_url}/jobs/")
     page.evaluate("window.notReloaded = true")
@@ -98,8 +103,8 @@ def test_the_list_updates_a_jobs_status_live_and_stops_polling(page, studio_url,
     screenshot(page, "jobs-list-narrow")
 
 
-def test_it_cancels_a_running_job_after_asking(page, studio_url, user, workspace, tmp_path):
-    held_job(user, workspace, "to-cancel", tmp_path / "never")
+def test_it_cancels_a_running_job_after_asking(page, studio_url, user, workspace):
+    held_job(user, workspace, "to-cancel")
     page.goto(f"{studio_url}/jobs/to-cancel/")
     expect(page.get_by_test_id("job-status")).to_have_text("Running", timeout=30_000)
     questions = []

@@ -12,7 +12,7 @@ from jobs.models import Job, LogChunk
 from previews.registry import SERVERLESS
 from previews.services import preview_set
 from tests.browser.conftest import screenshot
-from tests.browser.test_jobs_browser import held_job
+from tests.browser.test_jobs_browser import held_job, release_file
 from tests.jobs.helpers import wait_for_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -200,11 +200,11 @@ def test_it_fills_every_field_of_the_code_step_and_the_job_runs_with_them(page, 
 
 
 def test_it_says_a_job_would_wait_behind_a_running_one_with_its_position_and_estimate(page, studio_url, user,
-                                                                                     workspace, set_quota, tmp_path):
+                                                                                     workspace, set_quota):
     preview_set(user=user, key=SERVERLESS, enabled=True)
     set_quota("standardDSv3Family", 4)
-    release = tmp_path / "release"
-    held_job(user, workspace, "blocker", release, resources="{instance_type: Standard_D4s_v3}",
+    release = release_file("blocker")
+    held_job(user, workspace, "blocker", resources="{instance_type: Standard_D4s_v3}",
              limits="{timeout: 600}")
     wait_for_status("blocker", {Status.RUNNING})
     page.goto(f"{studio_url}/submit/")

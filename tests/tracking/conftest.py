@@ -9,7 +9,8 @@ from rest_framework.test import APIClient
 
 from jobs.lifecycle import Status
 from jobs.models import Job
-from jobs.tracking.auth import job_tracking_token
+from jobs.tracking.services import tracking_token_issue
+from tests.jobs.helpers import wait_for_status, with_environment
 
 _names = itertools.count(1)
 
@@ -47,4 +48,22 @@ def client_for(token: str, keyword: str = "Bearer") -> APIClient:
 @pytest.fixture
 def as_job(job):
     """The MLflow client of ``job``'s node: MLFLOW_TRACKING_TOKEN sent as a bearer token."""
-    return client_for(job_tracking_token(job=job))
+    return client_for(tracking_token_issue(job=job))
+
+
+@pytest.fixture
+def studio(live_server, local_executor, settings):
+    """The studio reachable over HTTP, as nodes reach it, with a local executor running nodes."""
+    settings.STUDIO_PUBLIC_URL = live_server.url
+    return live_server
+
+
+def run_job(api, text: str, **files):
+    """Submit a job through the API and wait for it to complete; returns the job and its log."""
+    response = api.post("/api/v1/jobs", {"spec": with_environment(text), **files}, format="multipart")
+    assert response.status_code == 201, response.json()
+    name = response.json()["name"]
+    job = wait_for_status(name, timeout=90)
+    log = api.get(f"/api/v1/jobs/{name}/logs").json()["text"]
+    assert job.status == Status.COMPLETED, (job.error, log)
+    return job, log

@@ -12,31 +12,13 @@ import secrets
 import pytest
 from rest_framework.authtoken.models import Token
 
-from jobs.lifecycle import Status
 from jobs.models import TrackingRun
-from tests.jobs.helpers import tar_gz, wait_for_status, with_environment
-from tests.tracking.conftest import client_for
+from tests.jobs.helpers import tar_gz
+from tests.tracking.conftest import client_for, run_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ENVIRONMENT = "environment: azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu@latest\n"
-
-
-@pytest.fixture
-def studio(live_server, local_executor, settings):
-    """The studio reachable over HTTP, as nodes reach it, with a local executor running nodes."""
-    settings.STUDIO_PUBLIC_URL = live_server.url
-    return live_server
-
-
-def run_job(api, text: str, **files):
-    response = api.post("/api/v1/jobs", {"spec": with_environment(text), **files}, format="multipart")
-    assert response.status_code == 201, response.json()
-    name = response.json()["name"]
-    job = wait_for_status(name, timeout=90)
-    log = api.get(f"/api/v1/jobs/{name}/logs").json()["text"]
-    assert job.status == Status.COMPLETED, (job.error, log)
-    return job, log
 
 
 def test_it_records_what_an_unchanged_mlflow_script_logs(api, studio):

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from jobs.executors import LocalExecutor
+from jobs.runtime import sandbox
 
 
 class Command(BaseCommand):
@@ -40,6 +41,7 @@ class Command(BaseCommand):
         where = "Celery workers (start them with: python3 dev.py worker)" if celery else \
             f"the local executor (up to {settings.STUDIO_LOCAL_MAX_NODES} nodes at once)"
         self.stdout.write(f"Serverless Studio on http://{bind}/ — nodes run on {where}. Ctrl-C stops everything.")
+        self.stdout.write(f"Sandbox: {sandbox.describe(settings.STUDIO_SANDBOX)}.")
         watcher = threading.Thread(target=lambda: (web.wait(), executor.stop.set()), daemon=True)
         watcher.start()
         try:
