@@ -191,6 +191,8 @@ class LocalExecutor:
         self.stop = threading.Event()
         self.threads: dict[int, threading.Thread] = {}
         self.doorbell = Doorbell()
+        self.loop_ended = threading.Event()  # set when run() has returned (or never started)
+        self.loop_ended.set()
 
     def _run_in_thread(self, node_id: int) -> None:
         try:
@@ -211,6 +213,8 @@ class LocalExecutor:
         free = self.max_nodes - len(self.threads)
         if free > 0:
             for node_id in self._claimable(free):
+                if self.stop.is_set():
+                    break  # shutting down: a node not started here stays Provisioning for another worker
                 thread = threading.Thread(target=self._run_in_thread, args=(node_id,), name=f"node-{node_id}",
                                           daemon=True)
                 self.threads[node_id] = thread
@@ -218,6 +222,7 @@ class LocalExecutor:
 
     def housekeeping(self) -> None:
         services.node_reap()
+        work_folders_sweep()  # what nodes declared lost (or killed with their worker) left on this machine
         transitions.parents_reconcile()
         if self.run_scheduler:
             services.spot_random_evictions(elapsed_seconds=self.interval)
@@ -226,6 +231,7 @@ class LocalExecutor:
     def run(self) -> None:
         log.info("local executor %s: up to %d nodes at once", self.name, self.max_nodes)
         next_housekeeping = 0.0
+        self.loop_ended.clear()
         try:
             while not self.stop.is_set():
                 try:
@@ -239,10 +245,16 @@ class LocalExecutor:
         finally:
             self.doorbell.close()
             connection.close()
+            self.loop_ended.set()
 
     def shutdown(self, timeout: float = 10.0) -> None:
-        """Stop taking work; the nodes still running here stop and are recorded as failed."""
+        """Stop taking work; the nodes still running here stop and are recorded as failed.
+
+        The loop is waited for first: a tick in progress may still start a node thread, and
+        every thread it started is then joined (none may outlive the executor)."""
         self.stop.set()
+        ring()
         deadline = time.monotonic() + timeout
+        self.loop_ended.wait(timeout)
         for thread in list(self.threads.values()):
             thread.join(max(0.0, deadline - time.monotonic()))

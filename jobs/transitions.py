@@ -50,6 +50,7 @@ from jobs.lifecycle import (
     stop_child,
 )
 from jobs.models import Job, JobEvent, Node
+from jobs.tracking.services import tracking_tokens_revoke
 from quotas import services as quota_services
 from quotas.core import SPOT
 from quotas.models import Cluster
@@ -152,6 +153,8 @@ def jobs_waiting_update(*, rows: Sequence[Job]) -> None:
 
 
 def _follow_up(job: Job, transition: Transition, *, at: datetime, cycle: bool) -> None:
+    if transition.ends:
+        tracking_tokens_revoke(job_id=job.id)  # its MLflow tokens die with it, whatever its end
     if transition.stop:
         nodes_stop(job_id=job.id, evict=transition.code == Cause.EVICTING, at=at)
         if transition.to != Status.QUEUED:
