@@ -25,7 +25,7 @@ from jobs.models import Node
 from jobs.runtime.agent import NodeAssignment, leftovers_kill, run_node
 from jobs.scheduling.service import schedule_cycle
 from jobs.tracking.services import job_tracking_env, tracking_tokens_revoke
-from jobs.wake import Doorbell, ring
+from jobs.wake import SCHEDULER, Doorbell, ring, wait_any
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +191,8 @@ class LocalExecutor:
         self.stop = threading.Event()
         self.threads: dict[int, threading.Thread] = {}
         self.doorbell = Doorbell()
+        # Only a loop that runs cycles listens for them: a submit then rings instead of cycling itself.
+        self.scheduler_bell = Doorbell(SCHEDULER) if run_scheduler else None
         self.loop_ended = threading.Event()  # set when run() has returned (or never started)
         self.loop_ended.set()
 
@@ -228,6 +230,13 @@ class LocalExecutor:
             services.spot_random_evictions(elapsed_seconds=self.interval)
             schedule_cycle()
 
+    def _cycle_requested(self) -> None:
+        """One cycle for every request that rang since the last one (submits, cancels, node ends)."""
+        try:
+            schedule_cycle()
+        except Exception:
+            log.exception("scheduling cycle failed; the periodic cycle retries")
+
     def run(self) -> None:
         log.info("local executor %s: up to %d nodes at once", self.name, self.max_nodes)
         next_housekeeping = 0.0
@@ -241,9 +250,13 @@ class LocalExecutor:
                     self.tick()
                 except Exception:  # keep serving; the next tick retries
                     log.exception("local executor tick failed")
-                self.doorbell.wait(min(self.interval, 1.0))
+                bells = [self.doorbell] + ([self.scheduler_bell] if self.scheduler_bell else [])
+                if self.scheduler_bell in wait_any(bells, min(self.interval, 1.0)):
+                    self._cycle_requested()
         finally:
             self.doorbell.close()
+            if self.scheduler_bell:
+                self.scheduler_bell.close()
             connection.close()
             self.loop_ended.set()
 
