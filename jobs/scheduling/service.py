@@ -2,11 +2,16 @@
 
 A cycle, in steps:
 
-1. take the cycle lock (PostgreSQL advisory lock; SQLite's IMMEDIATE transactions already
-   serialise writers), so two cycles never interleave;
-2. take a snapshot: quotas, the catalogue, jobs holding quota, waiting jobs, clusters, and what
-   is known of each job's duration (its time limit, recent runs of its experiment);
-3. ``core.decide`` (pure);
+1. take a snapshot: quotas, the catalogue, jobs holding quota, waiting jobs, clusters, and what
+   is known of each job's duration (its time limit, recent runs of its experiment) — outside
+   the write transaction, so that on SQLite (one writer at a time) submissions are not held up
+   while the core looks at a long queue;
+2. ``core.decide`` (pure);
+3. take the cycle lock (PostgreSQL advisory lock; SQLite's IMMEDIATE transactions already
+   serialise writers), so two cycles never interleave, and check that what the decisions rest
+   on still holds: no job holds quota that the snapshot did not see, no quota or cluster
+   changed. Otherwise snapshot and decide again, under the lock. (Quota freed meanwhile only
+   makes the decisions cautious; the cycle that freeing asked for follows.);
 4. apply every decision through the state applier (``jobs.transitions``) with compare-and-swap
    updates: admissions (nodes and usage records too), waits (a transition when the reason
    changes; otherwise only the position and estimate), rejections, preemptions, cluster scaling;
@@ -19,8 +24,10 @@ Running the same cycle twice, or two at once, never admits a job twice or exceed
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -152,29 +159,75 @@ def snapshot_load(*, now=None, queue: bool = True) -> core.Snapshot:
 # --- the cycle --------------------------------------------------------------------------------
 
 
+_in_process = threading.Lock()  # one cycle at a time per process (the lock below: across processes)
+
+
+def _capacity(now) -> tuple:
+    """What admissions rest on: the jobs holding quota (as the core counts them), quotas, clusters."""
+    held = frozenset(
+        (j["id"], j["instance_type"], j["instance_count"], j["tier"], j["compute"])
+        for j in Job.objects.filter(status__in=HOLDING_QUOTA, type__in=SCHEDULED_TYPES)
+        .values("id", "instance_type", "instance_count", "tier", "compute"))
+    fixed = _snapshot(now, queue=False)[0]
+    return held, fixed.quotas, fixed.clusters
+
+
+def _still_holds(snapshot: core.Snapshot, capacity: tuple) -> bool:
+    held, quotas, clusters = capacity
+    seen = frozenset((r.id, r.instance_type, r.nodes, r.tier, r.compute) for r in snapshot.running)
+    return held <= seen and quotas == snapshot.quotas and clusters == snapshot.clusters
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A cycle's decisions and the snapshot they were made on (read without the write lock)."""
+
+    now: datetime
+    snapshot: core.Snapshot
+    rows: dict[int, dict]
+    decisions: list[core.Decision]
+
+
+def cycle_plan(*, now=None) -> Plan:
+    """Steps 1–2: snapshot and decide, holding no write lock."""
+    now = now or timezone.now()
+    snapshot, rows = _snapshot(now)
+    return Plan(now, snapshot, rows, core.decide(snapshot))
+
+
+def cycle_apply(plan: Plan) -> list[core.Decision]:
+    """Steps 3–6: under the cycle lock, apply ``plan`` if what it rests on still holds, or decide again."""
+    with transaction.atomic():
+        _lock()
+        if not _still_holds(plan.snapshot, _capacity(plan.now)):
+            plan = cycle_plan(now=plan.now)  # someone admitted or changed quota meanwhile: again, locked
+        _apply(plan.decisions, plan.snapshot, plan.rows, plan.now)
+    return plan.decisions
+
+
 def schedule_cycle(*, now=None) -> list[core.Decision]:
     """One scheduling cycle. Returns the decisions it applied (for tests and benchmarks).
 
     Writes are batched: a cycle costs a constant number of queries plus one row-write
     per job whose state, position or estimate changed."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        _lock()
-        snapshot, rows = _snapshot(now)
-        decisions = core.decide(snapshot)
-        admitted_nodes = _apply_admits([d for d in decisions if isinstance(d, core.Admit)], snapshot, now)
-        waits = [d for d in decisions if isinstance(d, core.Wait)]
-        _apply_waits(waits, rows, now)
-        _apply_rejects([d for d in decisions if isinstance(d, core.Reject)], rows, now)
-        for decision in decisions:
-            if isinstance(decision, core.Preempt):
-                job_evict_request(job_id=decision.job_id, reason=decision.reason, at=now)
-            elif isinstance(decision, core.ScaleCluster):
-                _apply_scale(decision, now)
-        quota_services.queued_demand_replace(demand=queued_demand(wait.demand for wait in waits))
-        if admitted_nodes:
-            transaction.on_commit(lambda: wake.wake_workers(admitted_nodes), robust=True)
-    return decisions
+    with _in_process:
+        return cycle_apply(cycle_plan(now=now))
+
+
+def _apply(decisions: list[core.Decision], snapshot: core.Snapshot, rows: dict[int, dict], now) -> None:
+    """Every decision of one cycle, in the cycle's transaction."""
+    admitted_nodes = _apply_admits([d for d in decisions if isinstance(d, core.Admit)], snapshot, now)
+    waits = [d for d in decisions if isinstance(d, core.Wait)]
+    _apply_waits(waits, rows, now)
+    _apply_rejects([d for d in decisions if isinstance(d, core.Reject)], rows, now)
+    for decision in decisions:
+        if isinstance(decision, core.Preempt):
+            job_evict_request(job_id=decision.job_id, reason=decision.reason, at=now)
+        elif isinstance(decision, core.ScaleCluster):
+            _apply_scale(decision, now)
+    quota_services.queued_demand_replace(demand=queued_demand(wait.demand for wait in waits))
+    if admitted_nodes:
+        transaction.on_commit(lambda: wake.wake_workers(admitted_nodes), robust=True)
 
 
 def _pending_job_row(job_id: int, rows: dict[int, dict]) -> Job:

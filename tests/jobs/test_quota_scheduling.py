@@ -210,3 +210,49 @@ def test_a_cycle_costs_the_same_queries_however_many_jobs_wait(user, workspace, 
     events = Job.objects.get(name=Job.objects.order_by("-id").first().name).events.count()
     assert cycle_queries() == few, "waiting jobs whose place did not change are not rewritten"
     assert Job.objects.order_by("-id").first().events.count() == events, "no new event when nothing changed"
+
+
+PINNED = "command: hostname\nresources:\n  instance_type: Standard_D2as_v4\n"
+
+
+def test_a_cycle_planned_before_another_cycle_admitted_decides_again_and_never_exceeds_quota(
+        user, workspace, data_dir, set_quota):
+    """A cycle decides on a snapshot read without the write lock; when another cycle admitted a job
+    in between, its plan is stale: it decides again under the lock instead of admitting twice."""
+    from jobs.scheduling.service import cycle_apply, cycle_plan
+
+    set_quota("standardDASv4Family", 2)  # room for one 2-vCPU job
+    first = services.job_submit(user=user, workspace=workspace,
+                                spec=load_command_job(with_environment(PINNED)))
+    stale = cycle_plan()
+    fresh = cycle_plan()
+    assert cycle_apply(fresh) == fresh.decisions  # admits ``first``: nothing changed since its snapshot
+    second = services.job_submit(user=user, workspace=workspace,
+                                 spec=load_command_job(with_environment(PINNED)))
+    decided = cycle_apply(stale)  # planned when the quota was free and ``first`` waited
+    assert decided != stale.decisions
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == (Status.PROVISIONING, Status.QUEUED)
+    assert second.pending_code == "QuotaBusy"
+    assert Node.objects.filter(job=first).count() == 1 and not Node.objects.filter(job=second).exists()
+
+
+def test_quota_freed_since_the_plan_leaves_it_valid_and_the_next_cycle_uses_it(user, workspace, data_dir,
+                                                                              set_quota):
+    from jobs.scheduling.service import cycle_apply, cycle_plan
+
+    set_quota("standardDASv4Family", 2)
+    running = submit(user, workspace, size="Standard_D2as_v4")
+    waiting = submit(user, workspace, size="Standard_D2as_v4")
+    assert waiting.status == Status.QUEUED
+    plan = cycle_plan()
+    for node in Node.objects.filter(job=running):
+        services.node_claim(node_id=node.id, worker="w")
+        services.node_exited(node_id=node.id, outcome=Outcome("Completed", 0, "", ""))
+    assert cycle_apply(plan) == plan.decisions  # freed quota only made it cautious: applied as planned
+    waiting.refresh_from_db()
+    assert waiting.status == Status.QUEUED
+    schedule_cycle()
+    waiting.refresh_from_db()
+    assert waiting.status == Status.PROVISIONING
