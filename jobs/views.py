@@ -138,8 +138,10 @@ def _log_tail(request: HttpRequest, job: Job, node: int) -> HttpResponse:
         return HttpResponse(f"offset: expected a whole number of 0 or more, got '{raw}'", status=400,
                             content_type="text/plain")
     attempt = request.GET.get("attempt", "")
-    if attempt.isdigit() and int(attempt) != job.attempt:
-        return HttpResponseClientRefresh()  # a Spot eviction restarted the job: its log starts over
+    if attempt.isdigit() and int(attempt) not in (0, job.attempt):
+        # a Spot eviction restarted the job: its log starts over (a page opened before the job was
+        # first admitted, attempt 0, simply goes on with the first attempt's log)
+        return HttpResponseClientRefresh()
     log = selectors.job_log_read(job=job, node_index=node, offset=int(raw))
     return render(request, "jobs/detail.html#job-log", {
         "job": job, "log": log, "log_node": node, "log_finished": job.status in TERMINAL, "oob": True,

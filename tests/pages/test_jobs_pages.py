@@ -331,8 +331,11 @@ def test_the_log_partial_refuses_a_bad_offset_and_reloads_after_a_restart(client
     admit(submit(user, workspace, "name: run-1\ncommand: echo hi\n"))
     response = client_in.get("/jobs/run-1/", {"offset": "-3"}, HTTP_HX_TARGET="job-log", **HTMX)
     assert response.status_code == 400 and b"offset: expected a whole number" in response.content
+    response = client_in.get("/jobs/run-1/", {"offset": "0", "attempt": "2"}, HTTP_HX_TARGET="job-log", **HTMX)
+    assert response["HX-Refresh"] == "true"  # the page shows another attempt's log: it starts over
+    # a page opened before the job was first admitted goes on with the first attempt's log
     response = client_in.get("/jobs/run-1/", {"offset": "0", "attempt": "0"}, HTTP_HX_TARGET="job-log", **HTMX)
-    assert response["HX-Refresh"] == "true"
+    assert response.status_code == 200 and "HX-Refresh" not in response
 
 
 def test_it_offers_a_node_selector_for_a_multi_node_job(client_in, user, workspace):
