@@ -19,6 +19,7 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = [h.strip() for h in (env_str("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")).split(",") if h.strip()]
 PORT = env_int("PORT", 8000, minimum=1)
+STUDIO_ACCESS_LOG = env_str("STUDIO_ACCESS_LOG", "-")  # the web server's access log: "-" is runstudio's output
 
 # Where the studio keeps code snapshots, node working directories, logs and outputs.
 STUDIO_DATA_DIR = Path(env_str("STUDIO_DATA_DIR", str(BASE_DIR / "var" / "data"))).resolve()
