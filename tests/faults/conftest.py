@@ -151,7 +151,7 @@ def processes(tmp_path, data_dir, marker, transactional_db):
 
 
 @pytest.fixture
-def celery_studio(redis_server, settings, postgres, processes):
+def celery_studio(redis_server, settings, postgres, processes, monkeypatch):
     """The studio's side of a Celery deployment in this process: nodes are sent to our Redis, and
     the scheduling loop (reaper, resend) runs in a thread, as ``runstudio`` runs it."""
     from jobs.executors import LocalExecutor
@@ -162,9 +162,10 @@ def celery_studio(redis_server, settings, postgres, processes):
     settings.STUDIO_NOT_RESPONDING_SECONDS = 1.5
     settings.STUDIO_NODE_LOST_SECONDS = 4
     previous = app.conf.broker_url
+    monkeypatch.setenv("CELERY_BROKER_URL", redis_server.url)  # Celery reads it before its own setting
     app.conf.broker_url = redis_server.url
     _new_connections(app)
-    loop = LocalExecutor(max_nodes=0, interval=0.3)
+    loop = LocalExecutor(max_nodes=0, interval=0.5)
     thread = threading.Thread(target=loop.run, daemon=True)
     thread.start()
     yield loop

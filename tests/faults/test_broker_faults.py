@@ -37,12 +37,14 @@ def test_a_burst_survives_two_broker_restarts(api, celery_studio, redis_server, 
     wait_until(lambda: ended() >= 10, 60, f"10 jobs ending before the first restart ({statuses()})")
 
     during_outage: list[float] = []
+    outage_names: list[str] = []
 
     def submit_while_down():
         for _ in range(5):
             started = time.monotonic()
-            names.append(submit(api, "echo hi", marker))  # 201: the database holds it, the resend sends it
+            outage_names.append(submit(api, "echo hi", marker))  # 201: the database holds it, the resend sends it
             during_outage.append(time.monotonic() - started)
+        names.extend(outage_names[-5:])
 
     redis_server.restart(down_for=submit_while_down)
     names += [submit(api, "echo hi", marker) for _ in range(30)]
@@ -50,7 +52,7 @@ def test_a_burst_survives_two_broker_restarts(api, celery_studio, redis_server, 
     redis_server.restart(down_for=submit_while_down)
     names += [submit(api, "echo hi", marker) for _ in range(BURST - len(names))]
 
-    wait_until(lambda: ended() == BURST, 90, f"every job ending ({statuses()})\n{processes.logs()}", interval=0.2)
+    wait_until(lambda: ended() == BURST, 120, f"every job ending ({statuses()})\n{processes.logs()}", interval=0.2)
     jobs = Job.objects.filter(name__in=names)
     assert {job.status for job in jobs} == {Status.COMPLETED}, [(j.name, j.status, j.error) for j in jobs
                                                                 if j.status != Status.COMPLETED]
@@ -58,6 +60,8 @@ def test_a_burst_survives_two_broker_restarts(api, celery_studio, redis_server, 
     assert len(outputs) == BURST and set(outputs.values()) == {"hi\n"}, \
         {node: text for node, text in outputs.items() if text != "hi\n"}  # none ran twice, none lost its log
     assert max(during_outage) < 5, during_outage  # the submit never waits for the broker
+    # a job whose node could not be sent says so in its system log
+    assert JobEvent.objects.filter(job__name__in=outage_names, code=Cause.WAITING_FOR_WORKER).exists()
     assert all(worker.poll() is None for worker in workers), processes.logs()  # no worker crashed
     processes.stop_all()
     none_left(marker)
