@@ -57,10 +57,10 @@ class RedisServer:
         self.restarts = 0
 
     def start(self) -> None:
-        log = open(self.log_dir / f"redis-{self.restarts}.log", "w")
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "MARKER": self.marker})
+        with open(self.log_dir / f"redis-{self.restarts}.log", "w") as log:
+            self.proc = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "MARKER": self.marker})
         wait_until(self.ping, 10, f"redis-server on port {self.port} answering")
 
     def ping(self) -> bool:

@@ -33,6 +33,7 @@ class Command(BaseCommand):
                                "or start the studio on another port (PORT=8001 or --port 8001)")
         # The web server dies with this process, however it ends (kill -9 too): the kernel signals it
         # when its parent goes (PR_SET_PDEATHSIG), so it never keeps the port serving a dead studio.
+        # (preexec_fn runs before any thread of ours is started: the executor starts after this.)
         web = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "studio.wsgi:application", "--bind", bind,
              "--workers", str(workers), "--threads", "4", "--log-level", "warning", "--graceful-timeout", "5",
