@@ -65,7 +65,7 @@ def test_a_killed_studio_takes_its_web_server_with_it_and_starts_again(runstudio
     assert web, "runstudio has no web server child"
     studio.send_signal(signal.SIGKILL)
     studio.wait(10)
-    wait_until(lambda: not any(alive(pid) for pid in web), 10, "the web server exiting with its studio")
+    wait_until(lambda: not any(alive(pid) for pid in web), 15, "the web server exiting with its studio")
     assert not serving(port)
 
     again = runstudio(port, "runstudio-again")
