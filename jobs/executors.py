@@ -90,9 +90,12 @@ def assignment_for(node: Node) -> NodeAssignment:
 def node_execute(node_id: int, worker: str, stopping: threading.Event | None = None) -> bool:
     """Run one node if this worker can claim it. Returns False when it was not ours to run.
 
-    ``stopping`` is set when the worker itself shuts down: the node is stopped and
-    recorded as an infrastructure failure, not as a user's cancel. However the node ends, its
-    tracking token is revoked, and folders that ended nodes left on this machine are removed."""
+    ``stopping`` is set when the worker itself shuts down: the node is stopped and its job goes
+    back to the queue (interrupted), neither a user's cancel nor a failure. However the node ends, its
+    tracking token is revoked, and folders that ended nodes left on this machine are removed.
+    A worker that is already stopping claims nothing (the node is sent again to another)."""
+    if stopping is not None and stopping.is_set():
+        return False
     if not services.node_claim(node_id=node_id, worker=worker):
         return False
     try:
@@ -225,7 +228,10 @@ class LocalExecutor:
     def housekeeping(self) -> None:
         services.node_reap()
         work_folders_sweep()  # what nodes declared lost (or killed with their worker) left on this machine
+        transitions.jobs_settle_leftovers()
         transitions.parents_reconcile()
+        if settings.STUDIO_EXECUTOR == "celery":
+            services.nodes_resend()  # the database is the queue: what no worker claimed goes out again
         if self.run_scheduler:
             services.spot_random_evictions(elapsed_seconds=self.interval)
             schedule_cycle()
@@ -261,7 +267,7 @@ class LocalExecutor:
             self.loop_ended.set()
 
     def shutdown(self, timeout: float = 10.0) -> None:
-        """Stop taking work; the nodes still running here stop and are recorded as failed.
+        """Stop taking work; the nodes still running here stop and their jobs go back to the queue.
 
         The loop is waited for first: a tick in progress may still start a node thread, and
         every thread it started is then joined (none may outlive the executor)."""

@@ -69,11 +69,13 @@ class FailureKind(DocumentedEnum):
     CANCELED = "canceled", "Someone (or its parent) canceled it."
     EVICTED = "evicted", "Its Spot nodes were reclaimed more often than STUDIO_SPOT_MAX_EVICTIONS allows."
     REJECTED = "rejected", "The scheduling service refused it: it can never run as asked (quota, VM size, compute)."
+    INTERRUPTED = "interrupted", "Its worker was stopped (shut down, not crashed) while it ran: it went back to the queue."
 
     @property
     def label(self) -> str:
         return {"user": "User error", "infrastructure": "Infrastructure error", "timeout": "Timed out",
-                "canceled": "Canceled", "evicted": "Evicted", "rejected": "Rejected"}[self.value]
+                "canceled": "Canceled", "evicted": "Evicted", "rejected": "Rejected",
+                "interrupted": "Interrupted"}[self.value]
 
 
 class Cause(DocumentedEnum):
@@ -94,7 +96,10 @@ class Cause(DocumentedEnum):
     CANCEL_REQUESTED = "CancelRequested", "Someone asked it to stop."
     CANCELED = "Canceled", "It stopped on request."
     EVICTING = "Evicting", "Its Spot nodes are being reclaimed."
-    REQUEUED = "Requeued", "Evicted from Spot capacity; back in the queue."
+    REQUEUED = "Requeued", "Evicted from Spot capacity, or its worker was stopped while it ran; back in the queue."
+    INTERRUPTED = "WorkerStopped", "The worker running a node was stopped (SIGTERM, a shutdown): the node stopped."
+    WAITING_FOR_WORKER = "WaitingForWorker", ("An admitted node was not claimed by a worker within "
+                                              "STUDIO_NODE_CLAIM_TIMEOUT_SECONDS (or could not be sent): sent again.")
     EVICTION_LIMIT = "EvictionLimit", "Evicted more than STUDIO_SPOT_MAX_EVICTIONS times."
     CHILD_FAILED = "ChildFailed", "A child failed and the parent's policy fails it (its other children stop)."
     PARENT_STOPPED = "ParentStopped", "Its parent ended or was canceled; a child never outlives its parent."
@@ -221,15 +226,18 @@ _OUTCOME_CAUSE = {FailureKind.USER: Cause.USER_ERROR, FailureKind.INFRASTRUCTURE
 def on_exit(status: Status, outcome: Outcome, *, evict_requested: bool = False,
             worker_stopping: bool = False) -> Transition | None:
     """A node ended. A stop that was an eviction is an eviction; a stop because the worker itself
-    shut down is the studio's failure, not the user's cancel. A node that fails stops its
-    siblings (``stop``): a gang cannot go on without one of its nodes."""
+    shut down (gracefully) is an interruption, neither the user's cancel nor a failure: the node
+    ends Canceled (interrupted), its siblings stop, and the job goes back to the queue
+    (``settle_job``). A node that fails stops its siblings (``stop``): a gang cannot go on without
+    one of its nodes."""
     if status in TERMINAL:
         return None  # already settled (declared lost, or canceled before it was claimed)
     if outcome.status == S.CANCELED and evict_requested:
         outcome = Outcome(S.CANCELED, outcome.exit_code, FailureKind.EVICTED, "evicted (Spot capacity reclaimed)")
     elif outcome.status == S.CANCELED and worker_stopping:
-        outcome = Outcome(S.FAILED, outcome.exit_code, FailureKind.INFRASTRUCTURE,
-                          "the worker was stopped while this node ran; submit the job again")
+        return Transition(status, S.CANCELED, Cause.INTERRUPTED,
+                          "the worker running this node was stopped; the job goes back to the queue",
+                          failure_kind=FailureKind.INTERRUPTED, exit_code=outcome.exit_code, stop=True)
     if outcome.status == S.COMPLETED:
         return Transition(status, S.COMPLETED, Cause.COMPLETED, "", exit_code=outcome.exit_code)
     kind = outcome.failure_kind or (FailureKind.CANCELED if outcome.status == S.CANCELED else FailureKind.USER)
@@ -336,6 +344,12 @@ def settle_job(job: JobView, nodes: Sequence[NodeView], *, max_evictions: int) -
         return Transition(job.status, S.QUEUED, Cause.REQUEUED,
                           f"evicted from Spot capacity ({evictions} eviction{'' if evictions == 1 else 's'} so far); "
                           "back in the queue")
+    interrupted = [n for n in nodes if n.failure_kind == FailureKind.INTERRUPTED]
+    if interrupted and not failed and job.status != S.CANCEL_REQUESTED:
+        where = "its worker" if len(nodes) == 1 else f"the worker of node {interrupted[0].index}"
+        return Transition(job.status, S.QUEUED, Cause.REQUEUED,
+                          f"{where} was stopped while it ran; back in the queue, it starts again from the "
+                          "beginning", failure_kind=FailureKind.INTERRUPTED)
     if failed:
         first = failed[0]
         error = first.error if len(nodes) == 1 else f"node {first.index}: {first.error}"

@@ -108,6 +108,8 @@ class Node(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True,
+                                   help_text="When its message last went to the broker (Celery); resent if unclaimed")
     pid = models.IntegerField(null=True, blank=True)
     exit_code = models.IntegerField(null=True, blank=True)
     failure_kind = models.CharField(max_length=32, choices=FAILURE_CHOICES, blank=True)

@@ -13,6 +13,7 @@ import random
 import re
 import secrets
 import shutil
+from datetime import timedelta
 from typing import BinaryIO, Mapping
 
 from django.conf import settings
@@ -22,7 +23,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from jobs import lifecycle, storage, transitions, wake
+from jobs import dispatch, lifecycle, storage, transitions, wake
 from jobs.lifecycle import HOLDING_QUOTA, TERMINAL, Cause, Outcome, Status
 from jobs.models import Job, JobEvent, LogChunk, Node
 from jobs.scheduling import core
@@ -243,9 +244,14 @@ def _node_job_id(node_id: int) -> int:
 
 
 def node_claim(*, node_id: int, worker: str) -> bool:
-    """Claim an unclaimed node for ``worker``. False if another worker (or a cancel) got there first."""
+    """Claim an unclaimed node for ``worker``: a compare-and-swap on the node's row (it must still be
+    Provisioning, unclaimed and not asked to stop). False if another worker (or a cancel) got there
+    first, or the node is gone: a message delivered twice runs its node once."""
     with transaction.atomic():
-        lock_job(_node_job_id(node_id))
+        try:
+            lock_job(_node_job_id(node_id))
+        except (Node.DoesNotExist, Job.DoesNotExist):  # its job was deleted before any worker took it
+            return False
         claimed = Node.objects.filter(id=node_id, worker="", status=Status.PROVISIONING, cancel_requested=False) \
             .update(worker=worker, claimed_at=Now(), heartbeat_at=Now())
         if not claimed:
@@ -315,6 +321,38 @@ def node_exited(*, node_id: int, outcome: Outcome, worker_stopping: bool = False
                                        worker_stopping=worker_stopping)
         if transition is not None:  # None: already settled (declared lost); a late report changes nothing
             transitions.node_transition(node=node, transition=transition, actor=node.worker)
+
+
+def nodes_resend(*, now=None) -> list[int]:
+    """The database is the queue: admitted nodes that no worker claimed within
+    STUDIO_NODE_CLAIM_TIMEOUT_SECONDS (their message was lost with a restarted broker or a killed
+    worker, or never went out) are sent again, unless the broker still holds as many messages
+    for their pool as there are such nodes (then they only wait for a free worker). A second
+    delivery of a node that was claimed meanwhile does nothing (``node_claim``). Celery only: the
+    local executor claims from the database itself. Returns the ids sent again."""
+    now = now or timezone.now()
+    timeout = settings.STUDIO_NODE_CLAIM_TIMEOUT_SECONDS
+    cutoff = now - timedelta(seconds=timeout)
+    stale = list(Node.objects.filter(status=Status.PROVISIONING, worker="", cancel_requested=False)
+                 .filter(Q(sent_at__lt=cutoff) | Q(sent_at__isnull=True, job__admitted_at__lt=cutoff))
+                 .order_by("job__priority", "id").values_list("id", "pool"))
+    if not stale:
+        return []
+    by_pool: dict[str, list[int]] = {}
+    for node_id, pool in stale:
+        by_pool.setdefault(pool, []).append(node_id)
+    resend: list[tuple[int, str]] = []
+    for pool, ids in by_pool.items():
+        waiting = dispatch.queued_messages(pool)
+        if waiting is not None and waiting >= len(ids):
+            Node.objects.filter(id__in=ids).update(sent_at=now)  # still on the broker: look again later
+            continue
+        resend += [(node_id, pool) for node_id in ids]
+    if resend:
+        log.warning("%d admitted node(s) unclaimed for %g s: sending them to the workers again", len(resend), timeout)
+        dispatch.note_resend([node_id for node_id, _ in resend], timeout)
+        wake.wake_workers(resend)
+    return [node_id for node_id, _ in resend]
 
 
 def node_reap(*, now=None) -> None:

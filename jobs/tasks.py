@@ -1,13 +1,28 @@
 """Celery tasks: thin, take ids, call one function."""
 
+import threading
+
 from celery import shared_task
+from celery.signals import worker_shutting_down
 
 from jobs.executors import node_execute, worker_name
 
+_stopping = threading.Event()
+"""Set when this worker shuts down gracefully (SIGTERM, SIGINT): its running nodes stop and their
+jobs go back to the queue; it claims nothing more. Nodes run in the worker's own process
+(``CELERY_WORKER_POOL = "threads"``), so every node thread sees it."""
 
-@shared_task(name="jobs.run_node", acks_late=False, ignore_result=True)
+
+@worker_shutting_down.connect
+def _worker_shutting_down(**kwargs) -> None:
+    _stopping.set()
+
+
+@shared_task(name="jobs.run_node", ignore_result=True)
 def run_node(node_id: int) -> None:
-    node_execute(node_id, worker_name("celery"))
+    """Run node ``node_id`` if it is still there to claim; a duplicate delivery does nothing.
+    Acknowledged late (``CELERY_TASK_ACKS_LATE``): the claim, not the message, is what counts."""
+    node_execute(node_id, worker_name("celery"), _stopping)
 
 
 @shared_task(name="jobs.noop")

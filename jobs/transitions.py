@@ -25,7 +25,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -83,9 +83,11 @@ def _values(transition: Transition, at: datetime) -> dict:
                       error=transition.message if to != Status.COMPLETED else "", evicting=False)
     elif to == Status.CANCEL_REQUESTED and transition.changes_status:
         values["failure_kind"] = transition.failure_kind or ""  # why it is being stopped
-    elif to == Status.QUEUED and source in HOLDING_QUOTA:  # evicted: back to the queue
-        values.update(evictions=F("evictions") + 1, evicting=False, admitted_at=None, started_at=None,
+    elif to == Status.QUEUED and source in HOLDING_QUOTA:  # evicted, or its worker stopped: back to the queue
+        values.update(evicting=False, admitted_at=None, started_at=None,
                       instance_type="", pending_code=transition.code, pending_reason=transition.message)
+        if transition.failure_kind != FailureKind.INTERRUPTED:  # a worker's shutdown is no eviction
+            values["evictions"] = F("evictions") + 1
     if to == Status.RUNNING:
         values["started_at"] = Coalesce(F("started_at"), Value(at))
     return values
@@ -173,14 +175,20 @@ def nodes_stop(*, job_id: int, evict: bool = False, at: datetime | None = None) 
     at = at or timezone.now()
     open_nodes = Node.objects.filter(job_id=job_id).exclude(status__in=TERMINAL)
     open_nodes.update(cancel_requested=True, **({"evict_requested": True} if evict else {}))
-    unclaimed = list(open_nodes.filter(worker="").values_list("id", flat=True))
-    if unclaimed:
-        kind = FailureKind.EVICTED if evict else FailureKind.CANCELED
-        Node.objects.filter(id__in=unclaimed).exclude(status__in=TERMINAL).update(
-            status=Status.CANCELED, ended_at=at, failure_kind=kind)
-        quota_services.usage_close(node_ids=unclaimed, at=at)
+    if _unclaimed_end(open_nodes, kind=FailureKind.EVICTED if evict else FailureKind.CANCELED, at=at):
         job_settle(job_id=job_id, at=at)
     transaction.on_commit(wake.ring, robust=True)  # running nodes stop within a second
+
+
+def _unclaimed_end(nodes, *, kind: FailureKind, at: datetime) -> list[int]:
+    """End the nodes of ``nodes`` that no worker has claimed (a claim is refused once a stop was
+    asked, so nobody else ends them) and free their quota. Returns their ids."""
+    unclaimed = list(nodes.filter(worker="").values_list("id", flat=True))
+    if unclaimed:
+        Node.objects.filter(id__in=unclaimed, worker="").exclude(status__in=TERMINAL).update(
+            status=Status.CANCELED, ended_at=at, failure_kind=kind)
+        quota_services.usage_close(node_ids=unclaimed, at=at)
+    return unclaimed
 
 
 def job_evict_request(*, job_id: int, reason: str, actor: str = "scheduler", at: datetime | None = None) -> bool:
@@ -244,11 +252,31 @@ def node_transition(*, node: Node, transition: Transition, fields: Mapping | Non
     if transition.to in TERMINAL:
         quota_services.usage_close(node_ids=[node.id], at=at)
         if transition.stop:
-            Node.objects.filter(job_id=node.job_id, attempt=node.attempt).exclude(status__in=TERMINAL) \
-                .update(cancel_requested=True)
+            siblings = Node.objects.filter(job_id=node.job_id, attempt=node.attempt).exclude(status__in=TERMINAL)
+            siblings.update(cancel_requested=True)
+            _unclaimed_end(siblings, kind=FailureKind.CANCELED, at=at)  # no worker will ever take them now
             transaction.on_commit(wake.ring, robust=True)
     job_settle(job_id=node.job_id, at=at, node_transition=transition, actor=actor)
     return True
+
+
+def jobs_settle_leftovers() -> int:
+    """Safety net (the housekeeping loop): a job at work whose current nodes have all ended, or
+    whose only open nodes were asked to stop before any worker claimed them, is settled now.
+    Every node change settles its job under the job's lock, so this finds only what a crash
+    between the two left behind. Returns how many jobs it changed."""
+    changed = 0
+    open_nodes = Node.objects.filter(job_id=models.OuterRef("id"), attempt=models.OuterRef("attempt")) \
+        .exclude(status__in=TERMINAL).exclude(worker="", cancel_requested=True)
+    stuck = Job.objects.filter(status__in=HOLDING_QUOTA, type__in=SCHEDULED_TYPES, nodes__isnull=False) \
+        .exclude(models.Exists(open_nodes)).values_list("id", flat=True).distinct()
+    for job_id in stuck:
+        with transaction.atomic():
+            job = lock_job(job_id)
+            current = Node.objects.filter(job_id=job_id, attempt=job.attempt).exclude(status__in=TERMINAL)
+            _unclaimed_end(current.filter(cancel_requested=True), kind=FailureKind.CANCELED, at=timezone.now())
+            changed += job_settle(job_id=job_id) is not None
+    return changed
 
 
 # --- parents and children ------------------------------------------------------------------

@@ -58,10 +58,9 @@ def ring() -> None:
 
 def wake_workers(nodes: list[tuple[int, str]]) -> None:
     if settings.STUDIO_EXECUTOR == "celery":
-        from studio.celery import app
+        from jobs.dispatch import nodes_send
 
-        for node_id, pool in nodes:
-            app.send_task("jobs.run_node", args=[node_id], queue=pool)
+        nodes_send(nodes)  # never raises: what cannot be sent now is sent again (services.nodes_resend)
     else:
         ring()
 

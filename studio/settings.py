@@ -19,6 +19,7 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = [h.strip() for h in (env_str("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")).split(",") if h.strip()]
 PORT = env_int("PORT", 8000, minimum=1)
+STUDIO_ACCESS_LOG = env_str("STUDIO_ACCESS_LOG", "-")  # the web server's access log: "-" is runstudio's output
 
 # Where the studio keeps code snapshots, node working directories, logs and outputs.
 STUDIO_DATA_DIR = Path(env_str("STUDIO_DATA_DIR", str(BASE_DIR / "var" / "data"))).resolve()
@@ -44,6 +45,8 @@ STUDIO_HEARTBEAT_SECONDS = env_float("STUDIO_HEARTBEAT_SECONDS", 5.0, minimum=0.
 STUDIO_NOT_RESPONDING_SECONDS = env_float("STUDIO_NOT_RESPONDING_SECONDS", 30.0, minimum=0.1)
 STUDIO_NODE_LOST_SECONDS = env_float("STUDIO_NODE_LOST_SECONDS", 120.0, minimum=0.1)
 STUDIO_SCHEDULER_INTERVAL_SECONDS = env_float("STUDIO_SCHEDULER_INTERVAL_SECONDS", 5.0, minimum=0.05)
+# An admitted node no worker claimed within this long is sent to the workers again (the database is the queue).
+STUDIO_NODE_CLAIM_TIMEOUT_SECONDS = env_float("STUDIO_NODE_CLAIM_TIMEOUT_SECONDS", 30.0, minimum=0.1)
 STUDIO_CODE_MAX_BYTES = env_int("STUDIO_CODE_MAX_BYTES", 100 * 1024 * 1024, minimum=1)
 STUDIO_SPEC_MAX_BYTES = env_int("STUDIO_SPEC_MAX_BYTES", 1024 * 1024, minimum=1)
 # Where a node's process may be told to report MLflow metrics (the studio's own URL).
@@ -139,10 +142,32 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
-# Celery (only used when CELERY_BROKER_URL is set).
-CELERY_TASK_ACKS_LATE = False  # a node is acknowledged when it starts; liveness is heartbeats
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery (only used when CELERY_BROKER_URL is set). A message only says "node N may be claimed":
+# the database is the queue, a claim is a compare-and-swap (a second delivery does nothing), and the
+# housekeeping loop sends again what nobody claimed in STUDIO_NODE_CLAIM_TIMEOUT_SECONDS. So a lost
+# message (Redis restarted without persistence, a worker killed with messages prefetched) costs a
+# delay, never a job.
+CELERY_TASK_ACKS_LATE = True  # acknowledged when the task returns: a worker that dies unacked gets it redelivered
+CELERY_TASK_REJECT_ON_WORKER_LOST = False  # a node's liveness is its heartbeat, not its message
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # hold no more messages than free slots: fewer to strand when killed
+CELERY_WORKER_POOL = "threads"  # nodes are child processes anyway; a graceful stop reaches every node thread
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False  # a broker restart does not stop running nodes
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False  # no pidbox fanout to re-subscribe after a broker restart
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a worker waits for the broker to come back, however long
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # unacknowledged messages come back after 5 minutes, not Redis's default hour (the resend is faster still)
+    "visibility_timeout": 300,
+    "socket_connect_timeout": 2,  # sending a node while the broker is down fails fast (the resend follows)
+    "socket_timeout": 10,
+    "retry_on_timeout": True,
+    "health_check_interval": 10,
+}
+# Sending a node never holds up the request that admitted it: one quick retry, then the resend's turn.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND")  # only the benchmark's baseline needs results
 
 LOGGING = {

@@ -188,3 +188,51 @@ def test_it_never_lets_a_child_outlive_its_parent(user, workspace, data_dir):
     Job.objects.filter(id=parent.id).update(status=Status.CANCELED)
     assert transitions.parents_reconcile() >= 1
     assert status(child) == Status.CANCEL_REQUESTED and Node.objects.get(job=child).cancel_requested
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_node_ends_its_unclaimed_siblings_so_the_job_ends(user, workspace, data_dir, set_quota):
+    """Nobody claims a node once it is asked to stop, so the applier ends it: the job never waits
+    forever for a sibling no worker will take."""
+    set_quota("standardDSv3Family", 12)
+    job = submit(user, workspace, f"name: half-gang\ncommand: hostname\n{D2}  instance_count: 3\n")
+    schedule_cycle()
+    first = Node.objects.get(job=job, index=0)
+    assert services.node_claim(node_id=first.id, worker="w0")
+    services.node_exited(node_id=first.id, outcome=Outcome(Status.FAILED, 2, FailureKind.USER, "exit 2"))
+    job.refresh_from_db()
+    assert (job.status, job.error) == (Status.FAILED, "node 0: exit 2")
+    assert sorted(Node.objects.filter(job=job).values_list("status", flat=True)) == \
+        [Status.CANCELED, Status.CANCELED, Status.FAILED]
+    assert not UsageRecord.objects.filter(ended_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_settles_a_job_whose_nodes_all_ended_behind_its_back(user, workspace, data_dir):
+    job = submit(user, workspace, "name: left-over\ncommand: hostname\n")
+    schedule_cycle()
+    node = Node.objects.get(job=job)
+    run_nodes(job)
+    Node.objects.filter(id=node.id).update(status=Status.COMPLETED, exit_code=0)  # a crash between the two writes
+    assert transitions.jobs_settle_leftovers() == 1
+    assert Job.objects.get(id=job.id).status == Status.COMPLETED
+    assert transitions.jobs_settle_leftovers() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_node_whose_worker_stops_requeues_its_job_without_counting_an_eviction(user, workspace, data_dir,
+                                                                                   set_quota):
+    set_quota("standardDSv3Family", 12)
+    job = submit(user, workspace, f"name: interrupted\ncommand: hostname\n{D2}  instance_count: 2\n")
+    schedule_cycle()
+    run_nodes(job)
+    first, second = Node.objects.filter(job=job).order_by("index")
+    canceled = Outcome(Status.CANCELED, None, FailureKind.CANCELED, "canceled by request")
+    services.node_exited(node_id=first.id, outcome=canceled, worker_stopping=True)
+    assert Node.objects.get(id=second.id).cancel_requested  # the gang stops with it
+    services.node_exited(node_id=second.id, outcome=canceled)
+    job.refresh_from_db()
+    assert job.evictions == 0 and job.failure_kind == ""
+    assert JobEvent.objects.filter(job=job, code=Cause.REQUEUED).count() == 1
+    assert job.status in (Status.QUEUED, Status.PROVISIONING)  # back in the queue (admitted again on commit)
+    assert Node.objects.get(id=first.id).failure_kind == FailureKind.INTERRUPTED

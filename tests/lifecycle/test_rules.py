@@ -81,11 +81,14 @@ def test_it_starts_preparing_a_claimed_node():
      {"evict_requested": True},
      Transition(S.RUNNING, S.CANCELED, Cause.EVICTING, "evicted (Spot capacity reclaimed)",
                 failure_kind=FailureKind.EVICTED)),
-    ("a stop because the worker shut down is the studio's failure",
+    ("a stop because the worker shut down interrupts the node, neither canceled nor failed",
      Outcome(S.CANCELED, None, FailureKind.CANCELED, "canceled by request"), {"worker_stopping": True},
-     Transition(S.RUNNING, S.FAILED, Cause.INFRASTRUCTURE_ERROR,
-                "the worker was stopped while this node ran; submit the job again",
-                failure_kind=FailureKind.INFRASTRUCTURE, stop=True)),
+     Transition(S.RUNNING, S.CANCELED, Cause.INTERRUPTED,
+                "the worker running this node was stopped; the job goes back to the queue",
+                failure_kind=FailureKind.INTERRUPTED, stop=True)),
+    ("a node that completed as its worker stopped has completed",
+     Outcome(S.COMPLETED, 0), {"worker_stopping": True},
+     Transition(S.RUNNING, S.COMPLETED, Cause.COMPLETED, "", exit_code=0)),
 ])
 def test_it_classifies_a_node_exit(name, outcome, flags, expected):
     assert lifecycle.on_exit(S.RUNNING, outcome, **flags) == expected
