@@ -126,8 +126,8 @@ def check_data(data: Any, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DE
     while stack:
         value, path, depth = stack.pop()
         if depth > max_depth:
-            raise SpecError([SpecIssue(path, f"is nested more than {max_depth} levels deep; job files are much "
-                                             "flatter, so check that this is the right document")])
+            raise SpecError([SpecIssue(path, f"is nested more than {max_depth} levels deep; job files and API "
+                                             "bodies are much flatter, so check that this is the right document")])
         if isinstance(value, dict):
             items = list(value.items())
         elif isinstance(value, list):
