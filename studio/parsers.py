@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from rest_framework import parsers
+from rest_framework import exceptions, parsers
 from rest_framework.utils import json
 
 from jobs.specs import SpecError
@@ -83,10 +83,9 @@ class JSONParser(parsers.JSONParser):
         try:
             data = json.loads(raw.decode(encoding), parse_constant=constant)
         except RecursionError:
-            raise ApplicationError("body: the JSON is nested too deeply to read; job bodies are much flatter",
-                                   {"field": "body"}) from None
+            raise exceptions.ParseError("body: the JSON is nested too deeply to read; bodies are much flatter") from None
         except ValueError as exc:  # also UnicodeDecodeError
-            raise ApplicationError(f"body: not valid JSON ({exc}); send a JSON object", {"field": "body"}) from None
+            raise exceptions.ParseError(f"body: not valid JSON ({exc}); send a JSON object") from None
         return guard(data)
 
 

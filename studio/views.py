@@ -34,7 +34,7 @@ def _is_api(request) -> bool:
     return request.path.startswith("/api/")
 
 
-def _error_page(request, status: int, title: str, message: str):
+def error_page(status: int, title: str, message: str):
     """Rendered without the request's context processors: they may be what failed."""
     return HttpResponse(get_template("error.html").render({"title": title, "message": message}), status=status)
 
@@ -47,10 +47,10 @@ def bad_request(request, exception=None):
     if _is_api(request):
         return error_response(status, message, {"field": "body"})
     title = "Too large" if status == 413 else "Bad request"
-    return _error_page(request, status, title, message.removeprefix("body: ").capitalize())
+    return error_page(status, title, message.removeprefix("body: ").capitalize())
 
 
 def server_error(request):
     if _is_api(request):
         return error_response(500, INTERNAL)
-    return _error_page(request, 500, "Something went wrong", INTERNAL.capitalize())
+    return error_page(500, "Something went wrong", INTERNAL.capitalize())

@@ -219,3 +219,23 @@ def test_an_over_size_page_form_gets_an_html_page(client, settings):
     response = client.post("/accounts/login/", {"username": "u" * 2_000, "password": "p"})
     assert response.status_code == 413
     assert response["Content-Type"].startswith("text/html") and b"Too large" in response.content
+
+
+@pytest.mark.parametrize("url, field", [
+    ("/api/v1/jobs?search=%00", "search"), ("/api/v1/jobs?status=Running&experiment=a%00b", "experiment"),
+    ("/api/v1/usage?workspace=%00", "workspace"),
+])
+def test_nul_in_a_query_parameter_is_a_json_400_naming_it(api, url, field):
+    body = refused(api.get(url), 400, f"{field}: ", "NUL character")
+    assert body["extra"] == {"field": field}
+
+
+@pytest.mark.parametrize("method, url, data", [
+    ("get", "/jobs/?search=a%00", None),
+    ("post", "/compute/create/", {"name": "c\x00", "size": "Standard_DS3_v2"}),
+])
+def test_nul_in_a_page_parameter_is_an_html_400(client, user, method, url, data):
+    client.force_login(user)
+    response = getattr(client, method)(url, data) if data else client.get(url)
+    assert response.status_code == 400 and b"NUL character" in response.content
+    assert response["Content-Type"].startswith("text/html")
