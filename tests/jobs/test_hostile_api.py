@@ -11,6 +11,9 @@ import tarfile
 import time
 
 import pytest
+from django.core import signals
+from django.db import close_old_connections, connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import include, path
 from rest_framework.views import APIView
 
@@ -167,6 +170,15 @@ def test_the_job_list_carries_bounded_summaries(api, data_dir):
     assert len(json.dumps(listed)) < 20_000
     detail = api.get(f"/api/v1/jobs/{listed['name']}").json()
     assert detail["description"] == long and len(detail["tags"]) == 100
+    assert detail["spec_yaml"].startswith(ENVIRONMENT) and detail["spec"]["command"] == "echo hi"
+
+
+def test_the_job_list_does_not_fetch_specs(api, data_dir):
+    assert api.post("/api/v1/jobs", data=JOB + "description: x\n", content_type="application/yaml").status_code == 201
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get("/api/v1/jobs").status_code == 200
+    selected = [query["sql"] for query in queries.captured_queries if "jobs_job" in query["sql"]]
+    assert selected and not any("spec_yaml" in sql for sql in selected), selected
 
 
 # --- an unexpected error: logged with its traceback, answered as JSON on /api/, a page elsewhere ----
@@ -239,3 +251,55 @@ def test_nul_in_a_page_parameter_is_an_html_400(client, user, method, url, data)
     response = getattr(client, method)(url, data) if data else client.get(url)
     assert response.status_code == 400 and b"NUL character" in response.content
     assert response["Content-Type"].startswith("text/html")
+
+
+class Endless:
+    """A request body of `size` bytes made on demand, counting what the studio reads of it."""
+
+    def __init__(self, size: int, chunk: bytes = b"a: " + b"x" * 61 + b"\n"):
+        self.left, self.read_bytes, self.chunk = size, 0, chunk
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.left if size is None or size < 0 else min(size, self.left)
+        data = (self.chunk * (size // len(self.chunk) + 1))[:size]
+        self.left -= size
+        self.read_bytes += size
+        return data
+
+    readline = read
+
+
+def wsgi_post(user, path: str, content_type: str, body: Endless) -> tuple[int, dict]:
+    """Post through the WSGI handler itself, as gunicorn would: nothing buffers the body first."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from rest_framework.authtoken.models import Token
+
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
+               "CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(body.left), "SERVER_NAME": "testserver",
+               "SERVER_PORT": "80", "wsgi.url_scheme": "http", "wsgi.input": body, "wsgi.errors": io.StringIO(),
+               "HTTP_AUTHORIZATION": f"Token {Token.objects.get_or_create(user=user)[0].key}"}
+    answer = {}
+
+    def start_response(status, headers, exc_info=None):
+        answer["status"] = int(status.split()[0])
+
+    # As Django's test client does: the test's database connection stays open across the request.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        content = b"".join(WSGIHandler()(environ, start_response))
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+    return answer["status"], json.loads(content)
+
+
+@pytest.mark.parametrize("content_type", ["application/yaml", "application/json",
+                                          "multipart/form-data; boundary=xyz"])
+def test_a_400_mb_body_is_refused_having_read_none_of_it(user, workspace, before, content_type):
+    body = Endless(400 * 2**20)
+    status, answer = wsgi_post(user, "/api/v1/jobs", content_type, body)
+    assert status == 413 and answer["message"].startswith("body: "), answer
+    assert body.read_bytes == 0
+    assert rows() == before
+
