@@ -14,6 +14,7 @@ from django.http import JsonResponse
 
 from jobs.specs.fields import UNSTORABLE, storable_text
 from studio.api_errors import error_response
+from studio.views import error_page
 
 log = logging.getLogger("studio.requests")
 
@@ -43,6 +44,4 @@ class UnstorableInputMiddleware:
             return JsonResponse({"error_code": "INVALID_PARAMETER_VALUE", "message": message}, status=400)
         if api:
             return error_response(400, message, {"field": field})
-        from studio.views import error_page
-
         return error_page(400, "Bad request", message)

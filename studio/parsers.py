@@ -25,14 +25,15 @@ MAX_DEPTH = 64  # a job spec inside a body may nest 50 levels (the spec layer's 
 
 def content_length(request: Any) -> int:
     try:
-        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
+        return max(int(getattr(request, "META", {}).get("CONTENT_LENGTH") or 0), 0)
     except (TypeError, ValueError):
         return 0
 
 
 def body_limit() -> int:
     """The largest JSON, YAML or form body: a job file and some room for the fields around it."""
-    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # None would mean "no limit": not for these bodies
+    return limit if limit is not None else settings.STUDIO_SPEC_MAX_BYTES + 64 * 1024
 
 
 def too_large(size: int, limit: int, setting: str, what: str = "the request body") -> PayloadTooLarge:
@@ -54,8 +55,8 @@ def read_capped(stream: Any, request: Any, *, limit: int | None = None, setting:
     chunks, total = [], 0
     while chunk := stream.read(CHUNK):
         total += len(chunk)
-        if total > limit:
-            raise too_large(total, limit, setting)
+        if total > limit:  # more than it declared: stop reading here
+            raise too_large(total, limit, setting, "the request body (so far)")
         chunks.append(chunk)
     return b"".join(chunks)
 
