@@ -35,11 +35,12 @@ def job_list_for_user(*, user: AbstractBaseUser, filters: dict | None = None) ->
     if filters.get("search"):
         term = filters["search"]
         qs = qs.filter(Q(name__icontains=term) | Q(display_name__icontains=term) | Q(description__icontains=term))
-    return qs.order_by("-created_at", "-id")
+    # A list never reads the spec and its YAML (up to STUDIO_SPEC_MAX_BYTES each): not fetched.
+    return qs.order_by("-created_at", "-id").defer("spec", "spec_yaml")
 
 
 def job_get_for_user(*, user: AbstractBaseUser, name: str) -> Job:
-    job = job_list_for_user(user=user).filter(name=name).first()
+    job = job_list_for_user(user=user).defer(None).filter(name=name).first()
     if job is None:
         raise NotFound(f"job '{name}' was not found in your workspaces; `studio job list` shows your jobs")
     return job

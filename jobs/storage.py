@@ -47,11 +47,13 @@ def datastores_dir() -> Path:
     return data_dir() / "datastores"
 
 
-def unpack_archive(fileobj: BinaryIO, dest: Path, *, field: str, max_bytes: int) -> None:
+def unpack_archive(fileobj: BinaryIO, dest: Path, *, field: str, max_bytes: int, max_files: int | None = None) -> None:
     """Unpack a tar (optionally gzip) upload into ``dest``, refusing anything unsafe.
 
     Refused: members that escape ``dest`` (absolute paths, ``..``, links pointing out),
-    devices and FIFOs, and archives whose contents add up to more than ``max_bytes``.
+    devices and FIFOs, and archives whose contents add up to more than ``max_bytes`` or hold
+    more than ``max_files`` files and folders (STUDIO_CODE_MAX_FILES by default) — refused as
+    soon as the count passes, before anything is written.
     ``field`` names the request field in errors. On error nothing is left behind.
     """
     dest.mkdir(parents=True, exist_ok=False)
@@ -60,10 +62,18 @@ def unpack_archive(fileobj: BinaryIO, dest: Path, *, field: str, max_bytes: int)
             archive = tarfile.open(fileobj=fileobj, mode="r:*")
         except (tarfile.TarError, EOFError, OSError) as exc:
             raise ApplicationError(f"{field}: not a tar or tar.gz archive ({exc})", {"field": field}) from None
+        limit = settings.STUDIO_CODE_MAX_FILES if max_files is None else max_files
         with archive:
             total = 0
             members = []
             for member in archive:
+                if len(members) >= limit:
+                    raise ApplicationError(
+                        f"{field}: the upload holds more than {limit:,} files and folders; leave generated files "
+                        "and data out of the code folder (use an input), pack them as one archive, or raise "
+                        "STUDIO_CODE_MAX_FILES",
+                        {"field": field, "limit": limit},
+                    )
                 name = PurePosixPath(member.name)
                 if name.is_absolute() or ".." in name.parts:
                     raise ApplicationError(

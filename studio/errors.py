@@ -29,3 +29,7 @@ class Conflict(ApplicationError):
 
 class Forbidden(ApplicationError):
     http_status = HTTPStatus.FORBIDDEN
+
+
+class PayloadTooLarge(ApplicationError):
+    http_status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE

@@ -49,6 +49,10 @@ STUDIO_SCHEDULER_INTERVAL_SECONDS = env_float("STUDIO_SCHEDULER_INTERVAL_SECONDS
 STUDIO_NODE_CLAIM_TIMEOUT_SECONDS = env_float("STUDIO_NODE_CLAIM_TIMEOUT_SECONDS", 30.0, minimum=0.1)
 STUDIO_CODE_MAX_BYTES = env_int("STUDIO_CODE_MAX_BYTES", 100 * 1024 * 1024, minimum=1)
 STUDIO_SPEC_MAX_BYTES = env_int("STUDIO_SPEC_MAX_BYTES", 1024 * 1024, minimum=1)
+# A code snapshot or input upload may hold at most this many files (and folders).
+STUDIO_CODE_MAX_FILES = env_int("STUDIO_CODE_MAX_FILES", 10_000, minimum=1)
+# The largest multipart request (a job with its code and data), refused before it is read.
+STUDIO_UPLOAD_MAX_BYTES = env_int("STUDIO_UPLOAD_MAX_BYTES", 3 * STUDIO_CODE_MAX_BYTES, minimum=1)
 # Where a node's process may be told to report MLflow metrics (the studio's own URL).
 STUDIO_PUBLIC_URL = env_str("STUDIO_PUBLIC_URL", f"http://127.0.0.1:{PORT}")
 # Nodes run inside bubblewrap: auto (when it works here), require (refuse to start nodes without it), off.
@@ -81,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "studio.middleware.UnstorableInputMiddleware",  # NULs in query strings and page forms: a 400, not a 500
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -131,6 +136,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "studio.api_errors.api_exception_handler",
+    # Bodies read with a cap (DATA_UPLOAD_MAX_MEMORY_SIZE, STUDIO_UPLOAD_MAX_BYTES), unstorable text refused.
+    "DEFAULT_PARSER_CLASSES": ["studio.parsers.JSONParser", "studio.parsers.FormParser",
+                               "studio.parsers.MultiPartParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
 }
@@ -178,6 +186,9 @@ LOGGING = {
     "loggers": {
         "studio": {"handlers": ["console"], "level": env_str("STUDIO_LOG_LEVEL", "INFO")},
         "jobs": {"handlers": ["console"], "level": env_str("STUDIO_LOG_LEVEL", "INFO")},
+        # Every 4xx/5xx response (5xx with its traceback) and refused hosts/bodies, also with DEBUG off.
+        "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "django.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 

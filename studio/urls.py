@@ -33,3 +33,6 @@ urlpatterns = [
     path("healthz", views.health),
     path("favicon.ico", favicon),
 ]
+
+handler400 = "studio.views.bad_request"
+handler500 = "studio.views.server_error"

@@ -1,11 +1,14 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
+from django.core.exceptions import SuspiciousOperation
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import get_template
 
 from jobs.runtime import sandbox
 from previews.registry import SERVERLESS
 from previews.selectors import preview_enabled
+from studio.api_errors import INTERNAL, error_response, suspicious
 
 
 def health(request):
@@ -21,3 +24,33 @@ def designer(request):
         "section": "designer",
         "serverless": preview_enabled(user=request.user, key=SERVERLESS),
     })
+
+
+# Django's own error answers (a request it refused to read, an uncaught exception): the API's JSON
+# error format under /api/, a page of the studio's look elsewhere. Both are logged by Django's
+# request logger (see LOGGING), a 500 with its traceback.
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_page(status: int, title: str, message: str):
+    """Rendered without the request's context processors: they may be what failed."""
+    return HttpResponse(get_template("error.html").render({"title": title, "message": message}), status=status)
+
+
+def bad_request(request, exception=None):
+    if isinstance(exception, SuspiciousOperation):
+        status, message = suspicious(exception)
+    else:
+        status, message = 400, "the request could not be read; check what was sent"
+    if _is_api(request):
+        return error_response(status, message, {"field": "body"})
+    title = "Too large" if status == 413 else "Bad request"
+    return error_page(status, title, message.removeprefix("body: ").capitalize())
+
+
+def server_error(request):
+    if _is_api(request):
+        return error_response(500, INTERNAL)
+    return error_page(500, "Something went wrong", INTERNAL.capitalize())

@@ -53,7 +53,36 @@ class WaitingOutputSerializer(serializers.Serializer):
     basis = serializers.CharField(help_text="How the estimate was made, or why there is none")
 
 
+LIST_TEXT = 500  # characters of a long text field (description, error, ...) a job list shows
+LIST_TAGS = 20  # tags a job list shows, each value cut to LIST_TEXT
+
+
+def summary(text: str | None, limit: int = LIST_TEXT) -> str | None:
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+class SummaryField(serializers.CharField):
+    """Long text cut to LIST_TEXT characters (with '…'): a job list stays small whatever jobs hold."""
+
+    def to_representation(self, value):
+        return summary(super().to_representation(value))
+
+
+class TagSummaryField(serializers.JSONField):
+    """The first LIST_TAGS tags, values cut to LIST_TEXT characters; the job's page has all."""
+
+    def to_representation(self, value):
+        items = list((value or {}).items())[:LIST_TAGS]
+        return {key: summary(item) if isinstance(item, str) else item for key, item in items}
+
+
 class JobOutputSerializer(serializers.ModelSerializer):
+    """A job in a list: bounded (long text and many tags are summarised, see the detail for all)."""
+
+    description = SummaryField(allow_blank=True)
+    tags = TagSummaryField()
+    error = SummaryField(allow_blank=True)
+    instance_type_reason = SummaryField(allow_blank=True)
     workspace = serializers.CharField(source="workspace.name")
     submitted_by = serializers.CharField(source="submitted_by.username")
     parent = serializers.CharField(source="parent.name", default=None)
@@ -74,6 +103,10 @@ class JobOutputSerializer(serializers.ModelSerializer):
 
 
 class JobDetailOutputSerializer(JobOutputSerializer):
+    description = serializers.CharField(allow_blank=True)
+    tags = serializers.JSONField()
+    error = serializers.CharField(allow_blank=True)
+    instance_type_reason = serializers.CharField(allow_blank=True)
     nodes = serializers.SerializerMethodField(help_text="The nodes of the job's latest attempt")
     events = JobEventOutputSerializer(many=True)
     metrics = serializers.SerializerMethodField(help_text="Each MLflow metric's latest value (NaN and "

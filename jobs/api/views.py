@@ -6,6 +6,7 @@ import io
 import tarfile
 
 import yaml
+from django.conf import settings
 from django.http import FileResponse, HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -29,7 +30,9 @@ from jobs.models import Job
 from jobs.scheduling import core
 from jobs.specs import SpecError, load_command_job
 from jobs.specs.overrides import with_name
+from jobs.specs.yaml_loader import check_data
 from jobs.tracking import selectors as tracking_selectors
+from studio import parsers as studio_parsers
 from studio.errors import ApplicationError
 
 
@@ -39,7 +42,8 @@ class YAMLParser(parsers.BaseParser):
     media_type = "application/yaml"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return {"spec": stream.read().decode("utf-8", errors="replace")}
+        raw = studio_parsers.read_capped(stream, (parser_context or {}).get("request"))
+        return {"spec": raw.decode("utf-8", errors="replace")}
 
 
 class TextYAMLParser(YAMLParser):
@@ -47,10 +51,17 @@ class TextYAMLParser(YAMLParser):
 
 
 def _spec_text(raw) -> str:
+    limit = settings.STUDIO_SPEC_MAX_BYTES
     if isinstance(raw, dict):
+        try:  # before yaml.safe_dump, which recurses: deep nesting, NULs, huge numbers are refused here
+            check_data(raw, max_bytes=limit)
+        except SpecError as exc:
+            raise _spec_error(exc, prefix="spec") from None
         return yaml.safe_dump(raw, sort_keys=False)
     if hasattr(raw, "read"):
-        raw = raw.read()
+        if (getattr(raw, "size", 0) or 0) > limit:
+            raise studio_parsers.too_large(raw.size, limit, "STUDIO_SPEC_MAX_BYTES", "the job file")
+        raw = raw.read(limit + 1)
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
@@ -61,13 +72,23 @@ def _spec_text(raw) -> str:
     return raw
 
 
-def _spec_error(exc: SpecError) -> ApplicationError:
-    """The spec layer's problems as one readable message plus every issue with its position."""
+def _object_body(request):
+    """The body's fields; a JSON body must be an object."""
+    if not hasattr(request.data, "get"):
+        raise ApplicationError("body: expected a JSON object such as {\"spec\": \"command: ...\"}",
+                               {"field": "body"})
+    return request.data
+
+
+def _spec_error(exc: SpecError, *, prefix: str = "") -> ApplicationError:
+    """The spec layer's problems as one readable message plus every issue with its position
+    (`prefix`: the body field the spec came in, for data checked before it was read as YAML)."""
     issues = [issue.to_dict() for issue in exc.issues]
     if not exc.issues:
         return ApplicationError(str(exc), {"errors": []})
     first = exc.issues[0]
-    message = f"{first.path}: {first.message}" if first.path else first.message
+    path = ".".join(part for part in (prefix, first.path) if part)
+    message = f"{path}: {first.message}" if path else first.message
     if first.line is not None:
         message += f" (line {first.line}, column {first.column})"
     if len(issues) > 1:
@@ -76,7 +97,7 @@ def _spec_error(exc: SpecError) -> ApplicationError:
 
 
 class JobListCreateApi(APIView):
-    parser_classes = [parsers.JSONParser, parsers.MultiPartParser, YAMLParser, TextYAMLParser]
+    parser_classes = [studio_parsers.JSONParser, studio_parsers.MultiPartParser, YAMLParser, TextYAMLParser]
 
     class Pagination(PageNumberPagination):
         page_size = 50
@@ -96,7 +117,7 @@ class JobListCreateApi(APIView):
 
     @extend_schema(request=JobSubmitInputSerializer, responses={201: JobDetailOutputSerializer})
     def post(self, request):
-        data = request.data
+        data = _object_body(request)
         body = {
             "spec": data.get("spec"),
             "set": data.getlist("set") if hasattr(data, "getlist") else data.get("set", []),
@@ -114,7 +135,8 @@ class JobListCreateApi(APIView):
         overrides = with_name(values.get("set") or [], values.get("name"))
         text = _spec_text(values["spec"])
         try:
-            spec = load_command_job(text, source="spec", overrides=overrides)
+            spec = load_command_job(text, source="spec", overrides=overrides,
+                                    max_bytes=settings.STUDIO_SPEC_MAX_BYTES)
         except SpecError as exc:
             raise _spec_error(exc) from None
         workspace = selectors.workspace_for_submit(user=request.user, name=values.get("workspace"))
@@ -220,16 +242,21 @@ def explanation(decision: core.Decision, *, now=None) -> dict:
 class ExplainApi(APIView):
     """Will this job fit? The scheduling service's answer, without submitting anything."""
 
-    parser_classes = [parsers.JSONParser, YAMLParser, TextYAMLParser]
+    parser_classes = [studio_parsers.JSONParser, YAMLParser, TextYAMLParser]
 
     @extend_schema(request=JobSubmitInputSerializer, responses=ExplainOutputSerializer)
     def post(self, request):
+        data = _object_body(request)
+        serializer = JobSubmitInputSerializer(data={key: data[key] for key in ("spec", "set", "workspace")
+                                                    if data.get(key) is not None})
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
         try:
-            spec = load_command_job(_spec_text(request.data.get("spec")), source="spec",
-                                    overrides=list(request.data.get("set") or []))
+            spec = load_command_job(_spec_text(values["spec"]), source="spec", overrides=values.get("set") or [],
+                                    max_bytes=settings.STUDIO_SPEC_MAX_BYTES)
         except SpecError as exc:
             raise _spec_error(exc) from None
-        workspace = selectors.workspace_for_submit(user=request.user, name=request.data.get("workspace"))
+        workspace = selectors.workspace_for_submit(user=request.user, name=values.get("workspace"))
         decision = services.job_explain(spec=spec, workspace=workspace)
         return Response(ExplainOutputSerializer(explanation(decision)).data)
 

@@ -33,7 +33,7 @@ from .parts import (
 )
 from .paths import local_path
 from .kinds import detect_kind
-from .yaml_loader import parse_yaml
+from .yaml_loader import MAX_BYTES, parse_yaml
 
 
 @dataclass(frozen=True)
@@ -95,13 +95,15 @@ def load_command_job(
     base_dir: Path | None = None,
     overrides: Sequence[str] = (),
     strict_paths: bool = False,
+    max_bytes: int = MAX_BYTES,
 ) -> CommandJobSpec:
     """Parse command-job YAML (or JSON), apply `--set` overrides, validate; raises SpecError.
 
     With `base_dir` (the YAML file's folder), local paths are checked: a missing `code` folder
     or input path, or an absolute `code` path, is an error only when `strict_paths` is True.
+    `max_bytes` bounds the text and what its aliases expand to.
     """
-    data, locations, problems = parse_yaml(text, source=source)
+    data, locations, problems = parse_yaml(text, source=source, max_bytes=max_bytes)
     issues = Issues(source=source, locations=locations)
     issues.errors += problems
     data = apply_overrides(issues, data, overrides)

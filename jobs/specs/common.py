@@ -30,6 +30,10 @@ from .paths import local_path
 from .yaml_loader import join
 
 SERVERLESS = ("serverless", "azureml:serverless")
+# Bounds on what every job list shows: names fit their columns, tags and properties stay small.
+NAME_LENGTH = 255
+DESCRIPTION_LENGTH = 32_768
+TAG_LIMITS = (100, 256, 4_096)  # at most 100 entries, names of 256 characters, values of 4,096
 HEADER_FIELDS = ("$schema", "type", "name", "display_name", "experiment_name", "description", "tags", "properties")
 
 JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,254}")
@@ -186,16 +190,16 @@ def read_header(root: Section) -> dict:
     return dict(
         schema=root.text("$schema"),
         name=root.text("name", pattern=JOB_NAME, hint="job names use letters, digits, '-' and '_' (up to 255)"),
-        display_name=root.text("display_name"),
-        experiment_name=root.text("experiment_name"),
-        description=root.text("description"),
-        tags=root.text_map("tags", allow_null=True),
-        properties=root.text_map("properties", allow_null=True),
+        display_name=root.text("display_name", max_length=NAME_LENGTH),
+        experiment_name=root.text("experiment_name", max_length=NAME_LENGTH),
+        description=root.text("description", max_length=DESCRIPTION_LENGTH),
+        tags=root.text_map("tags", allow_null=True, limits=TAG_LIMITS),
+        properties=root.text_map("properties", allow_null=True, limits=TAG_LIMITS),
     )
 
 
 def read_compute(root: Section) -> str | None:
-    return root.text("compute", pattern=COMPUTE, hint=COMPUTE_HINT)
+    return root.text("compute", pattern=COMPUTE, hint=COMPUTE_HINT, max_length=NAME_LENGTH)
 
 
 def read_identity(root: Section) -> IdentitySpec | None:

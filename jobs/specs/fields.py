@@ -199,6 +199,23 @@ def one_of(choices: Iterable[str]) -> str:
     return ", ".join(choices[:-1]) + f" or {choices[-1]}" if len(choices) > 1 else choices[0]
 
 
+MAX_INTEGER = 2**31 - 1  # the largest value of a database integer column (counts, seconds, ...)
+UNSTORABLE = "contains a NUL character (\\0) or an unpaired surrogate, which cannot be stored"
+
+
+def storable_text(text: str) -> bool:
+    """False for text that no database (PostgreSQL above all) can keep: NULs, lone surrogates."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def is_integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -264,7 +281,8 @@ class Section:
         self.error(key, f"required; write for example `{example}`")
         return False
 
-    def text(self, key: str, *, pattern: re.Pattern | None = None, hint: str = "") -> str | None:
+    def text(self, key: str, *, pattern: re.Pattern | None = None, hint: str = "",
+             max_length: int | None = None) -> str | None:
         """A string; numbers are accepted and kept as their text (`version: 1` -> "1")."""
         value = self.data.get(key)
         if value is None:
@@ -274,21 +292,31 @@ class Section:
         if not isinstance(value, str):
             self.error(key, f"expected text, got {describe(value)}{hint and '; ' + hint}")
             return None
+        if not storable_text(value):
+            self.error(key, f"{UNSTORABLE}; remove it")
+            return None
+        if max_length is not None and len(value) > max_length:
+            self.error(key, f"is {len(value):,} characters long; write at most {max_length:,}")
+            return None
         if pattern is not None and not pattern.fullmatch(value):
             self.error(key, f"{describe(value)} is not valid; {hint}")
             return None
         return value
 
-    def integer(self, key: str, *, minimum: int | None = None, unit: str = "") -> int | None:
-        """A whole number (digit strings such as "2" are accepted, as Azure ML does)."""
+    def integer(self, key: str, *, minimum: int | None = None, unit: str = "",
+                maximum: int = MAX_INTEGER) -> int | None:
+        """A whole number (digit strings such as "2" are accepted, as Azure ML does), at most
+        `maximum` (by default what a database integer column holds)."""
         value = self.data.get(key)
         if value is None:
             return None
         digits = value.strip() if isinstance(value, str) else ""
         number = int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 19 else value
-        if is_integer(number) and (minimum is None or number >= minimum):
+        if is_integer(number) and (minimum is None or number >= minimum) and number <= maximum:
             return number
         bound = f" ≥ {minimum}" if minimum is not None else ""
+        if is_integer(number) and number > maximum:
+            bound = f" of at most {maximum:,}"
         self.error(key, f"expected an integer{bound}{unit}, got {describe(value)}")
         return None
 
@@ -370,13 +398,26 @@ class Section:
             return None
         return value
 
-    def text_map(self, key: str, *, allow_null: bool = False) -> FrozenDict:
-        """A flat mapping of names to text (tags, properties, environment variables)."""
+    def text_map(self, key: str, *, allow_null: bool = False,
+                 limits: tuple[int, int, int] | None = None) -> FrozenDict:
+        """A flat mapping of names to text (tags, properties, environment variables); `limits`
+        is (most entries, longest name, longest value)."""
         value = self.mapping(key, expected="a mapping of names to values")
         if value is None:
             return EMPTY
         result = {}
+        if limits is not None and len(value) > limits[0]:
+            self.error(key, f"has {len(value):,} entries; keep at most {limits[0]:,}")
+            return EMPTY
         for name, item in value.items():
+            if limits is not None and (len(str(name)) > limits[1] or (isinstance(item, str) and len(item) > limits[2])):
+                self.issues.error(join(self.at(key), str(name)[:40]),
+                                  f"is too long: names may have at most {limits[1]:,} characters and values "
+                                  f"{limits[2]:,}; shorten it (keep large data in the job's outputs)")
+                continue
+            if not storable_text(str(name)) or (isinstance(item, str) and not storable_text(item)):
+                self.issues.error(join(self.at(key), str(name)[:40]), f"{UNSTORABLE}; remove it")
+                continue
             if isinstance(item, bool):
                 item = "true" if item else "false"
             elif is_integer(item) or isinstance(item, float):

@@ -2,12 +2,16 @@
 
 PyYAML's loaders forget positions once values are built, accept duplicate keys silently and
 expand aliases without limit. Here the event stream is composed into nodes by a small loop
-(no recursion, depth checked as it goes), then walked into plain Python values while recording
-the line and column of every field path and counting every node visited, aliases included.
+(no recursion, depth and aliases checked as they come), then walked into plain Python values while
+recording the line and column of every field path and counting every node visited and every byte
+of text built, aliases included: a small file whose aliases expand to more than `max_bytes` is
+refused before anything of that size exists. Values no database can keep (text with NUL, integers
+beyond 64 bits, NaN and infinities) are reported with their field path.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +22,8 @@ from .errors import SpecError, SpecIssue
 MAX_BYTES = 1_048_576
 MAX_NODES = 10_000
 MAX_DEPTH = 50
+MAX_ALIASES = 1_000
+INT64 = (-(2**63), 2**63 - 1)  # what a database's biggest integer column (and JSON readers) can keep
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = "tag:yaml.org,2002:"
@@ -106,9 +112,60 @@ def parse_yaml(
         ) from None
     except yaml.YAMLError as exc:
         raise fatal(f"invalid YAML: {exc}", source=source) from None
-    builder = _Builder(source)
+    builder = _Builder(source, max_bytes)
     data = builder.build(root, "", 0) if root is not None else None
     return data, builder.locations, builder.issues
+
+
+def check_data(data: Any, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> None:
+    """Check plain data (a JSON body's job) as `parse_yaml` checks a file, before anything walks it
+    recursively: nesting, total size, NULs, integers beyond 64 bits, NaN. Raises SpecError naming
+    the first field at fault. Iterative, so a document nested 100,000 deep is just refused."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    size = 0
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > max_depth:
+            raise SpecError([SpecIssue(path, f"is nested more than {max_depth} levels deep; job files and API "
+                                             "bodies are much flatter, so check that this is the right document")])
+        if isinstance(value, dict):
+            items = list(value.items())
+        elif isinstance(value, list):
+            items = list(enumerate(value))
+        else:
+            items = []
+            problem = _unstorable(value)
+            if problem:
+                raise SpecError([SpecIssue(path, problem)])
+            size += len(value) + 2 if isinstance(value, str) else 8
+        for key, item in reversed(items):
+            if isinstance(key, str):
+                size += len(key) + 2
+                if _unstorable(key):
+                    raise SpecError([SpecIssue(path, "a key " + _unstorable(key).removeprefix("text "))])
+            stack.append((item, join(path, key), depth + 1))
+        if size > max_bytes:
+            raise SpecError([SpecIssue(path, f"the document is larger than {max_bytes:,} bytes; job files are "
+                                             "small, so check that this is the right document")])
+
+
+def _unstorable(value: Any) -> str:
+    """Why a plain value cannot be stored ("" when it can)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "text contains a NUL character (\\0), which cannot be stored; remove it"
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return "text contains an unpaired surrogate (not valid Unicode); send UTF-8 text"
+    elif isinstance(value, bool):
+        return ""
+    elif isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+        return "is too large a number to store (beyond 64 bits); write a smaller number, or quote it"
+    elif isinstance(value, float) and not math.isfinite(value):
+        return "is not a finite number (NaN or infinity) and cannot be stored; write a number"
+    return ""
 
 
 def _utf8(text: str, source: str | None) -> bytes:
@@ -146,6 +203,7 @@ def _compose(text: str, source: str | None) -> yaml.Node | None:
     open_nodes: list[tuple[yaml.Node, str | None]] = []
     root: yaml.Node | None = None
     documents = 0
+    aliases = 0
 
     def attach(node: yaml.Node) -> None:
         nonlocal root
@@ -164,6 +222,14 @@ def _compose(text: str, source: str | None) -> yaml.Node | None:
                     source=source,
                 )
         elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise fatal(
+                    f"document uses more than {MAX_ALIASES:,} aliases (*name); job files need few, "
+                    "so write the values out or check that this is the right file",
+                    event.start_mark,
+                    source=source,
+                )
             if event.anchor not in anchors:
                 raise fatal(
                     f"alias *{event.anchor} refers to no complete anchor &{event.anchor} "
@@ -212,11 +278,24 @@ def _show_tag(tag: str) -> str:
 class _Builder:
     """Walks the node graph into plain values, expanding aliases under a node budget."""
 
-    def __init__(self, source: str | None) -> None:
+    def __init__(self, source: str | None, max_bytes: int = MAX_BYTES) -> None:
         self.source = source
         self.locations = Locations()
         self.issues: list[SpecIssue] = []
         self.visited = 0
+        self.max_bytes = max_bytes
+        self.size = 0  # bytes of text built so far, each alias counted again where it is used
+
+    def count(self, text: str, node: yaml.Node) -> None:
+        """Add a scalar's (or key's) text to the expanded size; refuse once it passes the limit."""
+        self.size += len(text) + 2 if text.isascii() else len(text.encode("utf-8", "surrogatepass")) + 2
+        if self.size > self.max_bytes:
+            raise fatal(
+                f"document is larger than {self.max_bytes:,} bytes once aliases (*name) are expanded; "
+                "write the repeated value once, or check that this is the right file",
+                node.start_mark,
+                source=self.source,
+            )
 
     def problem(self, path: str, message: str, node: yaml.Node) -> None:
         where = _location(node)
@@ -241,6 +320,10 @@ class _Builder:
         return self._mapping(node, path, depth)
 
     def _scalar(self, node: yaml.ScalarNode, path: str) -> Any:
+        self.count(node.value, node)
+        if "\x00" in node.value:
+            self.problem(path, "contains a NUL character (\\0), which cannot be stored; remove it", node)
+            return node.value.replace("\x00", "")
         if node.tag == _TAG + "timestamp":
             return node.value  # dates stay text, so specs remain JSON-serialisable
         if node.tag not in _SCALAR_TAGS:
@@ -252,10 +335,19 @@ class _Builder:
             )
             return node.value
         try:
-            return _SCALARS.yaml_constructors[node.tag](_SCALARS, node)
+            value = _SCALARS.yaml_constructors[node.tag](_SCALARS, node)
         except (ValueError, yaml.YAMLError):
             self.problem(path, f"cannot read {node.value[:40]!r} as a value; quote it to keep it as text", node)
             return node.value
+        if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+            self.problem(path, f"{node.value[:40]} is too large a number to store (beyond 64 bits); "
+                               "write a smaller number, or quote it to keep it as text", node)
+            return None  # reported here; readers see no value
+        if isinstance(value, float) and not math.isfinite(value):
+            self.problem(path, f"{node.value} (not a finite number) cannot be stored; write a number, "
+                               "or quote it to keep it as text", node)
+            return node.value
+        return value
 
     def _mapping(self, node: yaml.MappingNode, path: str, depth: int) -> dict:
         result: dict[str, Any] = {}
@@ -271,6 +363,11 @@ class _Builder:
                 self.problem(path, "mapping keys must be plain text, not lists or mappings", key_node)
                 continue
             key = key_node.value
+            self.count(key, key_node)
+            if "\x00" in key:
+                self.problem(path, "a key contains a NUL character (\\0), which cannot be stored; remove it",
+                             key_node)
+                key = key.replace("\x00", "")
             child = join(path, key)
             if key in explicit:
                 self.problem(

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from django.http import FileResponse, Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +19,7 @@ from jobs.tracking import selectors, services
 from jobs.tracking.auth import BearerAuthentication, TrackingAccess, TrackingPrincipal
 from jobs.tracking.services import TrackingError, invalid
 from studio.errors import ApplicationError
+from studio.parsers import JSONParser  # read under a cap; NULs and numbers beyond 64 bits refused
 
 _STATUS_CODES = {400: "INVALID_PARAMETER_VALUE", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
                  404: "RESOURCE_DOES_NOT_EXIST", 409: "RESOURCE_ALREADY_EXISTS"}

@@ -70,7 +70,8 @@ def _stage(run: str, upload, field: str, problems: list):
         return None, None
     path = runs.staging_dir(run) / f"{uuid.uuid4().hex}.tar.gz"
     try:
-        converted = uploads.convert_upload(upload, upload.name, path, max_bytes=settings.STUDIO_CODE_MAX_BYTES)
+        converted = uploads.convert_upload(upload, upload.name, path, max_bytes=settings.STUDIO_CODE_MAX_BYTES,
+                                           max_files=settings.STUDIO_CODE_MAX_FILES)
     except uploads.UploadError as exc:
         problems.append(flow.Problem(field, f"{upload.name}: {exc.message}"))
         return None, None

@@ -26,7 +26,7 @@ from typing import BinaryIO, Iterator
 
 from studio.humanize import human_size
 
-MAX_FILES = 20_000
+MAX_FILES = 10_000  # the default of STUDIO_CODE_MAX_FILES
 _JUNK_DIRS = {"__MACOSX"}
 _JUNK_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 _TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz")
@@ -150,9 +150,10 @@ def _tar_entries(fileobj: BinaryIO, filename: str) -> Iterator[_Entry]:
         raise UploadError(f"{filename} could not be read ({exc})") from None
 
 
-def convert_upload(fileobj: BinaryIO, filename: str, dest: Path, *, max_bytes: int) -> Upload:
+def convert_upload(fileobj: BinaryIO, filename: str, dest: Path, *, max_bytes: int,
+                   max_files: int = MAX_FILES) -> Upload:
     """Write the upload as a .tar.gz at `dest` and describe it; raises UploadError (and leaves
-    nothing at `dest`)."""
+    nothing at `dest`). An archive may hold at most `max_files` files and folders."""
     name = _base_name(filename)
     lower = name.lower()
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -160,9 +161,9 @@ def convert_upload(fileobj: BinaryIO, filename: str, dest: Path, *, max_bytes: i
     os.close(handle)
     try:
         if lower.endswith(".zip"):
-            upload = _repack(_zip_entries(fileobj, name), name, Path(part), max_bytes)
+            upload = _repack(_zip_entries(fileobj, name), name, Path(part), max_bytes, max_files)
         elif lower.endswith(_TAR_SUFFIXES):
-            upload = _repack(_tar_entries(fileobj, name), name, Path(part), max_bytes)
+            upload = _repack(_tar_entries(fileobj, name), name, Path(part), max_bytes, max_files)
         else:
             upload = _pack_file(fileobj, name, Path(part), max_bytes)
         os.replace(part, dest)
@@ -201,7 +202,7 @@ def _pack_file(fileobj: BinaryIO, name: str, dest: Path, max_bytes: int) -> Uplo
     return Upload(filename=name, kind="file", path=name, files=1, bytes=size)
 
 
-def _repack(entries: Iterator[_Entry], name: str, dest: Path, max_bytes: int) -> Upload:
+def _repack(entries: Iterator[_Entry], name: str, dest: Path, max_bytes: int, max_files: int) -> Upload:
     kept = []
     declared = 0
     for entry in entries:
@@ -211,8 +212,8 @@ def _repack(entries: Iterator[_Entry], name: str, dest: Path, max_bytes: int) ->
         declared += entry.size
         if declared > max_bytes:
             raise _too_big(max_bytes)
-        if len(kept) > MAX_FILES:
-            raise UploadError(f"the archive holds more than {MAX_FILES:,} files and folders; pack less, or "
+        if len(kept) > max_files:
+            raise UploadError(f"the archive holds more than {max_files:,} files and folders; pack less, or "
                               "upload large data as an input")
     files = [entry for entry in kept if not entry.is_dir]
     if not files:

@@ -20,20 +20,30 @@ from studio.cli.errors import CliError
 from studio.humanize import human_size
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+DEFAULT_MAX_FILES = 10_000
 SKIPPED_DIRS = frozenset({".git", "__pycache__", ".venv"})
 IGNORE_FILES = (".amlignore", ".gitignore")  # the first one present is used, like Azure ML
 
 
 def max_bytes_from_env() -> int:
-    raw = os.environ.get("STUDIO_CODE_MAX_BYTES", "").strip()
+    return _limit_from_env("STUDIO_CODE_MAX_BYTES", DEFAULT_MAX_BYTES, "bytes")
+
+
+def max_files_from_env() -> int:
+    """The studio refuses uploads of more files and folders than this (its STUDIO_CODE_MAX_FILES)."""
+    return _limit_from_env("STUDIO_CODE_MAX_FILES", DEFAULT_MAX_FILES, "files")
+
+
+def _limit_from_env(name: str, default: int, unit: str) -> int:
+    raw = os.environ.get(name, "").strip()
     if not raw:
-        return DEFAULT_MAX_BYTES
+        return default
     try:
         value = int(raw)
     except ValueError:
-        raise CliError(f"STUDIO_CODE_MAX_BYTES must be a whole number of bytes, got '{raw}'") from None
+        raise CliError(f"{name} must be a whole number of {unit}, got '{raw}'") from None
     if value < 1:
-        raise CliError("STUDIO_CODE_MAX_BYTES must be at least 1")
+        raise CliError(f"{name} must be at least 1")
     return value
 
 
@@ -162,6 +172,13 @@ def pack(source: Path, *, field_name: str, max_bytes: int | None = None, code: b
         entries = [(source, source.name)]
     else:
         raise CliError(f"{field_name}: {source} is not a regular file or folder")
+    max_files = max_files_from_env()
+    if len(entries) > max_files:
+        raise CliError(
+            f"{field_name}: {source} holds {len(entries):,} files and folders, more than the limit of {max_files:,}; "
+            "leave generated files and data out of the code folder (use an input, or a .amlignore file) "
+            "or raise STUDIO_CODE_MAX_FILES"
+        )
     total = sum(path.lstat().st_size for path, _ in entries if not path.is_symlink() and path.is_file())
     if total > max_bytes:
         raise CliError(

@@ -130,6 +130,14 @@ def test_it_refuses_code_over_the_limit_before_sending(nowhere, run, project, mo
     assert code == 1 and "code:" in err and "limit of 10 bytes" in err
 
 
+def test_it_refuses_code_of_too_many_files_before_sending(nowhere, run, project, monkeypatch):
+    monkeypatch.setenv("STUDIO_CODE_MAX_FILES", "2")
+    for index in range(3):
+        (project / "src" / f"module_{index}.py").write_text("")
+    code, _, err = create(run, project)
+    assert code == 1 and "code:" in err and "more than the limit of 2" in err and "STUDIO_CODE_MAX_FILES" in err
+
+
 def test_it_refuses_a_folder_given_as_a_file_input(nowhere, run, project):
     (project / "job.yml").write_text(JOB.replace("path: data/iris.csv", "path: data"))
     code, _, err = create(run, project)

@@ -381,6 +381,9 @@ def test_errors_clear_once_the_field_is_fixed(client_in, serverless):
      "distribution type tensorflow does not take process_count_per_instance"),
     ({"distribution_type": "pytorch", "process_count_per_instance": "0"}, "process_count_per_instance",
      "expected an integer ≥ 1, got 0"),
+    ({"timeout": "9" * 15}, "timeout", "at most 2,147,483,647"),  # beyond the integer column: not a 500
+    ({"distribution_type": "pytorch", "process_count_per_instance": str(2**40)}, "process_count_per_instance",
+     "at most 2,147,483,647"),
 ])
 def test_bad_time_limits_and_distributions_are_refused_on_their_field(client_in, serverless, extra, field, message):
     run = start(client_in)

@@ -366,3 +366,18 @@ def test_it_refuses_artifact_paths_outside_the_scripts_part(job, as_job, data_di
     response = as_job.put(f"/api/2.0/mlflow-artifacts/artifacts/{job.name}/{path}", b"x", content_type="text/plain")
     assert words in error(response, 400, "INVALID_PARAMETER_VALUE")
     assert not (data_dir / "artifacts" / job.name).exists() or not any((data_dir / "artifacts" / job.name).rglob("*.txt"))
+
+
+@pytest.mark.parametrize("body", [
+    '{"run_id": "RUN", "key": "lo\\u0000ss", "value": 1, "timestamp": 10, "step": 0}',
+    '{"run_id": "RUN", "key": "loss", "value": 1, "timestamp": 100000000000000000000000, "step": 0}',
+])
+def test_values_no_database_keeps_are_refused_in_mlflow_format(as_job, job, body):
+    """NULs and numbers beyond 64 bits: a 400 the client understands, never a 500 (PostgreSQL)."""
+    response = as_job.post(f"{M}/runs/log-metric", data=body.replace("RUN", job.name), content_type="application/json")
+    assert "key" in error(response, 400, "INVALID_PARAMETER_VALUE") or "timestamp" in response.json()["message"]
+    assert not MetricPoint.objects.exists()
+
+
+def test_a_nul_in_a_query_parameter_is_refused_in_mlflow_format(as_job, job):
+    error(as_job.get(f"{M}/runs/get", {"run_id": job.name + "\x00"}), 400, "INVALID_PARAMETER_VALUE")

@@ -39,7 +39,7 @@ EXAMPLES = {
 
 The file is checked locally first; a local `code` folder and local file/folder inputs are
 uploaded with the job (code skips .git, __pycache__, .venv and what .amlignore/.gitignore list;
-the limit is STUDIO_CODE_MAX_BYTES, 100 MiB by default).""",
+the limits are STUDIO_CODE_MAX_BYTES, 100 MiB, and STUDIO_CODE_MAX_FILES, 10,000 files, by default).""",
     "stream": """examples:
   studio job stream --name happy_cat_1
 
