@@ -29,6 +29,7 @@ from jobs.scheduling import core
 from jobs.scheduling.service import history_load, snapshot_load, stale_nodes
 from jobs.specs import CommandJobSpec, is_remote
 from jobs.transitions import job_evict_request, lock_job
+from quotas import roles
 from quotas.core import SPOT, STANDARD
 from quotas.models import Workspace
 from studio.errors import ApplicationError, Conflict, Forbidden
@@ -98,6 +99,7 @@ def job_submit(
     Refuses (and creates nothing) when the name is taken or malformed, an upload is
     unsafe, or the scheduling service says the job can never run as asked.
     """
+    roles.role_require(user=user, workspace=workspace, needed=roles.CONTRIBUTOR, action="submit jobs")
     inputs = dict(inputs or {})
     name = spec.name or _generate_name()
     if not NAME_RE.match(name):
@@ -187,9 +189,24 @@ def _check_uploads(spec: CommandJobSpec, *, has_code: bool, uploaded: set[str]) 
             )
 
 
+def job_cancel_refusal(*, job: Job, user: AbstractBaseUser, role: str | None = None) -> str:
+    """Why ``user`` may not cancel ``job`` ("" when they may): contributors cancel their own jobs,
+    owners (and the subscription's admins) anyone's. ``role``: the user's effective role in the
+    job's workspace, when the caller has it already."""
+    role = role if role is not None else roles.effective_role(user=user, workspace=job.workspace)
+    return roles.refusal(role=role, workspace=job.workspace, **_cancel_rule(job, user))
+
+
+def _cancel_rule(job: Job, user: AbstractBaseUser) -> dict:
+    if job.submitted_by_id == user.id:
+        return {"needed": roles.CONTRIBUTOR, "action": "cancel their own jobs"}
+    return {"needed": roles.OWNER, "action": "cancel other people's jobs"}
+
+
 def job_cancel(*, job: Job, user: AbstractBaseUser) -> Job:
     """Cancel a job: at once if it has not started, otherwise ask its nodes (or children) to stop.
-    Asking again while it stops changes nothing."""
+    Asking again while it stops changes nothing. Contributors cancel their own jobs, owners anyone's."""
+    roles.role_require(user=user, workspace=job.workspace, **_cancel_rule(job, user))
     with transaction.atomic():
         locked = lock_job(job.id)
         transition = lifecycle.on_cancel(Status(locked.status), actor=user.get_username())

@@ -277,12 +277,14 @@ def test_a_member_sees_no_edit_controls_and_a_forged_post_is_refused(client, mem
     assert "hx-post" not in html and "edit-quota" not in html and "<input" not in family_row(html, FAMILY)
     assert 'name="limit"' not in html  # no Spot form either
 
-    forged = ((ROW_URL, {"subscription_limit": "999", "workspace_cap": "5"}), ("/quota/spot/", {"limit": "99"}))
-    for url, data in forged:
+    forged = ((ROW_URL, {"subscription_limit": "999", "workspace_cap": "5"},
+               "Only owners of workspace &#x27;ws-1&#x27; can set its quota caps; you are a contributor"),
+              ("/quota/spot/", {"limit": "99"}, "Only admins of subscription &#x27;sub-1&#x27; can change its quotas"))
+    for url, data, refusal in forged:
         for headers in ({}, htmx("quota-row")):
             response = client.post(url, data, **headers)
             assert response.status_code == 403
-            assert "Only admins of subscription &#x27;sub-1&#x27; can change its quotas" in response.content.decode()
+            assert refusal in response.content.decode()
     assert SubscriptionQuota.objects.get(subscription=workspace.subscription, family_id=FAMILY).limit == 20
     assert not WorkspaceQuota.objects.exists()
     assert Subscription.objects.get(id=workspace.subscription_id).spot_vcpu_limit == 20
