@@ -108,29 +108,32 @@ def job_submit(
             "starting with a letter or digit",
             {"field": "name"},
         )
-    if Job.objects.filter(name=name).exists():
-        raise Conflict(f"name: a job named '{name}' already exists; choose another name or leave it out",
-                       {"field": "name"})
+    # Names are unique per workspace: whether another workspace has one is none of the user's business.
+    if Job.objects.filter(workspace=workspace, name=name).exists():
+        raise Conflict(f"name: a job named '{name}' already exists in workspace '{workspace.name}'; choose another "
+                       "name or leave it out", {"field": "name"})
     _check_uploads(spec, has_code=code is not None, uploaded=set(inputs))
     refused = job_refusal(spec=spec, workspace=workspace)  # the queue is the scheduling cycle's business
     if refused is not None:
         raise ApplicationError(refused.reason, {"code": refused.code.value,
                                                 "recommendations": list(refused.recommendations)})
 
-    snapshot = storage.snapshot_dir(name)
+    folder = storage.job_folder(name=name, workspace_id=workspace.id)
+    snapshot = storage.snapshot_dir(folder)
     if snapshot.exists():
         shutil.rmtree(snapshot)  # left over from a submission that did not commit
     try:
         if code is not None:
-            storage.unpack_archive(code, storage.code_dir(name), field="code",
+            storage.unpack_archive(code, storage.code_dir(folder), field="code",
                                    max_bytes=settings.STUDIO_CODE_MAX_BYTES)
         for input_name, archive in inputs.items():
-            storage.unpack_archive(archive, storage.uploads_dir(name) / input_name, field=f"inputs.{input_name}",
+            storage.unpack_archive(archive, storage.uploads_dir(folder) / input_name, field=f"inputs.{input_name}",
                                    max_bytes=settings.STUDIO_CODE_MAX_BYTES)
         with transaction.atomic():
             pending = _pending_job(spec, workspace)
             job = Job.objects.create(
                 name=name,
+                folder=folder,
                 workspace=workspace,
                 submitted_by=user,
                 type="command",
@@ -155,8 +158,8 @@ def job_submit(
             wake.request_cycle()
     except IntegrityError:
         shutil.rmtree(snapshot, ignore_errors=True)
-        raise Conflict(f"name: a job named '{name}' already exists; choose another name or leave it out",
-                       {"field": "name"}) from None
+        raise Conflict(f"name: a job named '{name}' already exists in workspace '{workspace.name}'; choose another "
+                       "name or leave it out", {"field": "name"}) from None
     except BaseException:
         shutil.rmtree(snapshot, ignore_errors=True)
         raise

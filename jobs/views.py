@@ -99,7 +99,7 @@ def _duration(job: Job, now: datetime) -> str:
 
 def _job_or_404(request: HttpRequest, name: str) -> Job:
     try:
-        return selectors.job_get_for_user(user=request.user, name=name)
+        return selectors.job_get_for_user(user=request.user, name=name, prefer=current_workspace(request))
     except NotFound as exc:
         raise Http404(exc.message) from None
 

@@ -85,7 +85,7 @@ def _basics(request, run, state, workspace):
         form = BasicsForm(request.POST)
         form.is_valid()
         new, problems = basics.apply(state, form.cleaned_data,
-                                            name_taken=lambda name: Job.objects.filter(name=name).exists())
+                                            name_taken=lambda name: Job.objects.filter(workspace=workspace, name=name).exists())
         if not problems:
             return saved(request, run, new, "basics")
         _add_problems(form, problems)

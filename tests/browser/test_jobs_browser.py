@@ -40,7 +40,7 @@ def held_job(user, workspace, name, **fields):
 
 def release_file(name: str) -> Path:
     """What a held job waits for: a file in its own node folder, the only folder a sandboxed node sees."""
-    return storage.work_root() / name / "node-0" / "release"
+    return storage.work_root() / Job.objects.get(name=name).files / "node-0" / "release"
 
 
 def test_a_job_page_shows_running_then_completed_with_its_log_appearing_live(page, studio_url, user, workspace):
