@@ -122,10 +122,11 @@ def test_it_shows_the_regional_total_the_spot_pool_and_meters_by_level(signed_in
 
 @pytest.mark.parametrize("used, limit, percent, level", [
     (0, 20, 0, ""), (14, 20, 70, ""), (15, 20, 75, "high"), (20, 20, 100, "full"), (30, 20, 100, "full"),
-    (0, 0, 0, ""), (2, 0, 100, "full"),
+    (0, 0, 0, ""), (2, 0, 100, "full"), (1, 3, 33.3, ""),
 ])
 def test_a_meter_is_high_from_75_and_full_from_100_percent(used, limit, percent, level):
-    assert meter(used, limit) == {"used": used, "limit": limit, "percent": percent, "level": level}
+    assert meter(used, limit) == {"used": used, "limit": limit, "percent": percent, "level": level,
+                                  "step": round(percent)}
 
 
 def test_it_hides_families_without_quota_until_asked(signed_in, workspace):
