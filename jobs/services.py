@@ -224,8 +224,9 @@ def job_cancel(*, job: Job, user: AbstractBaseUser) -> Job:
 def job_evict(*, job: Job, user: AbstractBaseUser) -> Job:
     """An admin evicts a running Spot job, as Azure reclaiming capacity would."""
     subscription = job.workspace.subscription
-    if not (user.is_superuser or subscription.admins.filter(id=user.id).exists()):
-        raise Forbidden(f"only admins of subscription '{subscription.name}' can evict jobs")
+    if not roles.subscription_admin(user=user, subscription_id=subscription.id):
+        raise Forbidden(f"only admins of subscription '{subscription.name}' can evict jobs; "
+                        f"{roles.describe_in(user=user, workspace=job.workspace)}")
     if job.tier != SPOT:
         raise Conflict(f"job '{job.name}' runs on dedicated (Standard) nodes; only Spot jobs can be evicted")
     with transaction.atomic():

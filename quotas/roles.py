@@ -69,6 +69,14 @@ def describe(role: str | None) -> str:
     return f"you are {'an' if role == OWNER else 'a'} {Role(role).label.lower()}"
 
 
+def describe_in(*, user: AbstractBaseUser, workspace: Workspace) -> str:
+    """"you are a reader of workspace 'ws-1'", for a refusal that needs a subscription's admin."""
+    role = role_of(user=user, workspace=workspace)
+    if role is None:
+        return f"you are not a member of workspace '{workspace.name}'"
+    return f"{describe(role)} of workspace '{workspace.name}'"
+
+
 def role_require(*, user: AbstractBaseUser, workspace: Workspace, needed: str, action: str) -> str:
     """The user's effective role, or ``Forbidden`` naming the role ``action`` needs and theirs:
     "only owners of workspace 'ws-1' can delete clusters; you are a contributor"."""

@@ -85,9 +85,15 @@ def member_set(*, user: AbstractBaseUser, workspace: Workspace, member: Abstract
     return found
 
 
-def _require_admin(user: AbstractBaseUser, subscription: Subscription, you: str = "") -> None:
-    if not roles.subscription_admin(user=user, subscription_id=subscription.id):
-        raise Forbidden(f"only admins of subscription '{subscription.name}' can change its quotas{you}")
+def _require_admin(user: AbstractBaseUser, subscription: Subscription, workspace: Workspace | None = None) -> None:
+    if roles.subscription_admin(user=user, subscription_id=subscription.id):
+        return
+    you = ""
+    if workspace is not None:
+        you = "; " + roles.describe_in(user=user, workspace=workspace)
+        if roles.role_of(user=user, workspace=workspace) == roles.OWNER:
+            you += ", whose caps you can set"
+    raise Forbidden(f"only admins of subscription '{subscription.name}' can change its quotas{you}")
 
 
 def _family(family_id: str) -> QuotaFamily:
@@ -144,9 +150,7 @@ def _quota_write(*, user: AbstractBaseUser, subscription: Subscription, family_i
     # The subscription's quota (shared by its workspaces) is its admins'; a workspace's caps are
     # also its owners'.
     if limit is not None or workspace is None:
-        owner = workspace is not None and roles.role_of(user=user, workspace=workspace) == roles.OWNER
-        _require_admin(user, subscription, f"; as an owner of workspace '{workspace.name}' you can set its caps"
-                       if owner else "")
+        _require_admin(user, subscription, workspace)
     if cap is not None:
         roles.role_require(user=user, workspace=workspace, needed=roles.OWNER, action="set its quota caps")
     family = _family(family_id)
@@ -183,9 +187,11 @@ def _quota_write(*, user: AbstractBaseUser, subscription: Subscription, family_i
 
 
 @transaction.atomic
-def quota_set_spot(*, user: AbstractBaseUser, subscription: Subscription, limit: int) -> None:
+def quota_set_spot(*, user: AbstractBaseUser, subscription: Subscription, limit: int,
+                   workspace: Workspace | None = None) -> None:
+    """The subscription's Spot pool (its admins only; ``workspace``: where the user asks from, for the refusal)."""
     _check_limit(limit)
-    _require_admin(user, subscription)
+    _require_admin(user, subscription, workspace)
     Subscription.objects.filter(id=subscription.id).update(spot_vcpu_limit=limit)
 
 

@@ -111,7 +111,8 @@ def spot(request: HttpRequest) -> HttpResponse:
         return _forbidden(request, workspace)
     raw = request.POST.get("limit", "")
     try:
-        services.quota_set_spot(user=request.user, subscription=workspace.subscription, limit=_whole(raw))
+        services.quota_set_spot(user=request.user, subscription=workspace.subscription, limit=_whole(raw),
+                                workspace=workspace)
     except ApplicationError as error:
         if isinstance(error, Forbidden):
             return _forbidden(request, workspace, error.message)
@@ -265,7 +266,8 @@ def _cap_refusal(request, workspace) -> str:
 def _forbidden(request, workspace, message: str = "") -> HttpResponse:
     """403 for a user who is not an admin of the subscription (the controls are not even shown to them);
     the message is the one ``quota_set`` gives."""
-    message = message or f"only admins of subscription '{workspace.subscription.name}' can change its quotas"
+    message = message or (f"only admins of subscription '{workspace.subscription.name}' can change its quotas; "
+                          f"{roles.describe_in(user=request.user, workspace=workspace)}")
     return render(request, "quotas/forbidden.html", {"section": SECTION, "message": message.rstrip(".")},
                   status=403)
 

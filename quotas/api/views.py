@@ -53,7 +53,7 @@ class SpotQuotaSetApi(APIView):
         data.is_valid(raise_exception=True)
         workspace = selectors.workspace_for_user(user=request.user, name=request.query_params.get("workspace"))
         services.quota_set_spot(user=request.user, subscription=workspace.subscription,
-                                limit=data.validated_data["limit"])
+                                limit=data.validated_data["limit"], workspace=workspace)
         return Response(QuotaListOutputSerializer(selectors.quota_list(workspace=workspace)).data)
 
 

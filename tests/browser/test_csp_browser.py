@@ -56,7 +56,7 @@ def test_the_main_pages_load_with_no_violation(watched, studio_url, user, worksp
         pass  # the log tail polls (and its scroll-keeping handler runs in studio.js)
     expect(page.get_by_role("button", name="Cancel job")).to_be_enabled()
     assert violations(page) == [], "job page"
-    release_file("csp-job").write_text("go")
+    release_file("csp-job", workspace).write_text("go")
     expect(page.locator("[data-testid=job-status]")).to_have_text("Completed", timeout=60_000)
     assert violations(page) == [], "job page after it ended"
 
