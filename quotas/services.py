@@ -74,17 +74,6 @@ def workspace_ensure(*, subscription_name: str, workspace_name: str, admin: Abst
     return workspace
 
 
-@transaction.atomic
-def member_set(*, user: AbstractBaseUser, workspace: Workspace, member: AbstractBaseUser, role: str) -> WorkspaceMember:
-    """Give ``member`` a role in the workspace (adding them when new). Owners decide."""
-    if role not in WorkspaceMember.Role.values:
-        raise ApplicationError(f"role: '{role}' is not a role; use one of {', '.join(WorkspaceMember.Role.values)}",
-                               {"field": "role"})
-    roles.role_require(user=user, workspace=workspace, needed=roles.OWNER, action="change who is in it")
-    found, _ = WorkspaceMember.objects.update_or_create(workspace=workspace, user=member, defaults={"role": role})
-    return found
-
-
 def _require_admin(user: AbstractBaseUser, subscription: Subscription, workspace: Workspace | None = None) -> None:
     if roles.subscription_admin(user=user, subscription_id=subscription.id):
         return

@@ -117,3 +117,18 @@ def test_a_job_on_a_cluster_blocks_its_deletion_until_it_ends(user, workspace, d
     finish(job)
     services.cluster_delete(user=user, workspace=workspace, name="cpu-cluster")
     assert not Cluster.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["contributor", "reader"])
+def test_only_owners_create_and_delete_clusters(user, workspace, cluster, make_user, role):
+    from studio.errors import Forbidden
+
+    someone = make_user("someone", member_of=[workspace], role=role)
+    with pytest.raises(Forbidden, match=f"^only owners of workspace 'ws-1' can delete clusters; you are a {role}$"):
+        services.cluster_delete(user=someone, workspace=workspace, name="cpu-cluster")
+    with pytest.raises(Forbidden, match=f"^only owners of workspace 'ws-1' can create clusters; you are a {role}$"):
+        services.cluster_create(user=someone, workspace=workspace, name="gpu-cluster", size="Standard_DS3_v2")
+    assert sorted(Cluster.objects.values_list("name", flat=True)) == ["cpu-cluster"]
+    owner = make_user("olga", member_of=[workspace], role="owner")
+    services.cluster_delete(user=owner, workspace=workspace, name="cpu-cluster")
+    assert not Cluster.objects.exists()
