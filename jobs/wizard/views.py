@@ -85,8 +85,8 @@ def _basics(request, run, state, workspace):
     if request.method == "POST":
         form = BasicsForm(request.POST)
         form.is_valid()
-        new, problems = basics.apply(state, form.cleaned_data,
-                                            name_taken=lambda name: Job.objects.filter(workspace=workspace, name=name).exists())
+        taken = Job.objects.filter(workspace=workspace)  # names are unique per workspace
+        new, problems = basics.apply(state, form.cleaned_data, name_taken=lambda name: taken.filter(name=name).exists())
         if not problems:
             return saved(request, run, new, "basics")
         _add_problems(form, problems)
@@ -253,7 +253,8 @@ def review(request, run: str, state: dict):
     workspace = current_workspace(request)
     if workspace is None:
         return render(request, "wizard/unavailable.html", {"section": "jobs"})
-    return page(request, run, state, "review", "wizard/review.html", _review_context(run, state, workspace, request.user))
+    return page(request, run, state, "review", "wizard/review.html",
+                _review_context(run, state, workspace, request.user))
 
 
 @login_required
