@@ -18,6 +18,7 @@ import time
 
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.db.models import Q
 
 from jobs import services, storage, transitions
 from jobs.lifecycle import TERMINAL, FailureKind, Outcome, Status
@@ -74,11 +75,12 @@ def assignment_for(node: Node) -> NodeAssignment:
         spec=job.spec,
         node_index=node.index,
         node_count=job.instance_count,
-        code_dir=storage.code_dir(job.name),
-        uploads_dir=storage.uploads_dir(job.name),
+        code_dir=storage.code_dir(job.files),
+        uploads_dir=storage.uploads_dir(job.files),
         datastores_dir=storage.datastores_dir(),
         work_root=storage.work_root(),
-        artifacts_dir=storage.artifacts_dir(job.name),
+        work_name=job.files,
+        artifacts_dir=storage.artifacts_dir(job.files),
         timeout_seconds=job.timeout_seconds,
         master_port=29500 + (job.id % 1000),
         # MLFLOW_TRACKING_URI, MLFLOW_RUN_ID, and MLFLOW_TRACKING_TOKEN: a token of this node's own
@@ -136,7 +138,7 @@ def node_remains_clear(*, node: Node) -> None:
         killed = leftovers_kill(pgid=node.pid, run_id=node.job.name, node_index=node.index)
         if killed:
             log.warning("node %s: killed %d process(es) left after its worker died", node, len(killed))
-    shutil.rmtree(storage.work_root() / node.job.name / f"node-{node.index}", ignore_errors=True)
+    shutil.rmtree(storage.work_root() / node.job.files / f"node-{node.index}", ignore_errors=True)
 
 
 def work_folders_sweep() -> int:
@@ -153,9 +155,10 @@ def work_folders_sweep() -> int:
     if not folders:
         return 0
     latest: dict[tuple[str, str], Node] = {}
-    for node in Node.objects.select_related("job").filter(job__name__in={job for job, _ in folders}) \
-            .order_by("attempt", "id"):
-        key = (node.job.name, f"node-{node.index}")
+    names = {job for job, _ in folders}
+    for node in Node.objects.select_related("job").filter(
+            Q(job__folder__in=names) | Q(job__folder="", job__name__in=names)).order_by("attempt", "id"):
+        key = (node.job.files, f"node-{node.index}")
         if key in latest and latest[key].status not in TERMINAL:
             continue  # a live attempt decides
         latest[key] = node

@@ -23,7 +23,10 @@ def new_tracking_secret() -> str:
 
 
 class Job(models.Model):
-    name = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=255, help_text="Unique in its workspace (as on Azure ML)")
+    folder = models.CharField(max_length=300, blank=True,
+                              help_text="Its files' folder name under STUDIO_DATA_DIR (snapshots/, artifacts/, "
+                                        "work/); empty: the job's name (jobs from before names were per workspace)")
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="jobs")
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="jobs")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
@@ -74,7 +77,9 @@ class Job(models.Model):
                                 "are still to come)")
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="one_job_name_per_workspace")]
         indexes = [
+            models.Index(fields=["name"], name="job_name"),  # runs and artifacts are looked up by name alone
             models.Index(fields=["status", "priority", "created_at"], name="job_queue_order"),
             models.Index(fields=["workspace", "-created_at"], name="job_workspace_recent"),
             # the jobs page's filter choices: DISTINCT over an index, not over every job
@@ -87,6 +92,11 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def files(self) -> str:
+        """The folder name of its snapshot, artifacts and work folders (``jobs.storage``)."""
+        return self.folder or self.name
 
     @property
     def is_terminal(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, When
 from django.utils import timezone
 
 from jobs import storage
@@ -39,8 +39,16 @@ def job_list_for_user(*, user: AbstractBaseUser, filters: dict | None = None) ->
     return qs.order_by("-created_at", "-id").defer("spec", "spec_yaml")
 
 
-def job_get_for_user(*, user: AbstractBaseUser, name: str) -> Job:
-    job = job_list_for_user(user=user).defer(None).filter(name=name).first()
+def job_get_for_user(*, user: AbstractBaseUser, name: str, workspace: str | None = None,
+                     prefer: Workspace | None = None) -> Job:
+    """The user's job ``name``: in ``workspace`` when named, else in any of theirs (names are unique
+    per workspace: with the same name in two of them, ``prefer``'s, else the newest)."""
+    jobs = job_list_for_user(user=user).defer(None).filter(name=name)
+    if workspace:
+        jobs = jobs.filter(workspace__name=workspace)
+    if prefer is not None:
+        jobs = jobs.order_by(Case(When(workspace_id=prefer.id, then=0), default=1), "-created_at", "-id")
+    job = jobs.first()
     if job is None:
         raise NotFound(f"job '{name}' was not found in your workspaces; `studio job list` shows your jobs")
     return job
@@ -93,7 +101,7 @@ def _chunk_start(node_id: int, offset: int) -> int:
 
 
 def job_outputs(*, job: Job) -> list[dict]:
-    root = storage.artifacts_dir(job.name)
+    root = storage.artifacts_dir(job.files)
     if not root.exists():
         return []
     files = []
@@ -105,7 +113,7 @@ def job_outputs(*, job: Job) -> list[dict]:
 
 def job_output_path(*, job: Job, path: str) -> Path:
     """A file or folder among the job's outputs; refuses paths that escape them."""
-    root = storage.artifacts_dir(job.name).resolve()
+    root = storage.artifacts_dir(job.files).resolve()
     target = (root / path).resolve()
     if target != root and root not in target.parents:
         raise ApplicationError(f"path: '{path}' is outside the job's outputs", {"field": "path"})

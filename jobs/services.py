@@ -30,6 +30,7 @@ from jobs.scheduling import core
 from jobs.scheduling.service import history_load, snapshot_load, stale_nodes
 from jobs.specs import CommandJobSpec, is_remote
 from jobs.transitions import job_evict_request, lock_job
+from quotas import roles
 from quotas.core import SPOT, STANDARD
 from quotas.models import Workspace
 from studio.errors import ApplicationError, Conflict, Forbidden
@@ -99,6 +100,7 @@ def job_submit(
     Refuses (and creates nothing) when the name is taken or malformed, an upload is
     unsafe, or the scheduling service says the job can never run as asked.
     """
+    roles.role_require(user=user, workspace=workspace, needed=roles.CONTRIBUTOR, action="submit jobs")
     inputs = dict(inputs or {})
     name = spec.name or _generate_name()
     if not NAME_RE.match(name):
@@ -107,29 +109,32 @@ def job_submit(
             "starting with a letter or digit",
             {"field": "name"},
         )
-    if Job.objects.filter(name=name).exists():
-        raise Conflict(f"name: a job named '{name}' already exists; choose another name or leave it out",
-                       {"field": "name"})
+    # Names are unique per workspace: whether another workspace has one is none of the user's business.
+    if Job.objects.filter(workspace=workspace, name=name).exists():
+        raise Conflict(f"name: a job named '{name}' already exists in workspace '{workspace.name}'; choose another "
+                       "name or leave it out", {"field": "name"})
     _check_uploads(spec, has_code=code is not None, uploaded=set(inputs))
     refused = job_refusal(spec=spec, workspace=workspace)  # the queue is the scheduling cycle's business
     if refused is not None:
         raise ApplicationError(refused.reason, {"code": refused.code.value,
                                                 "recommendations": list(refused.recommendations)})
 
-    snapshot = storage.snapshot_dir(name)
+    folder = storage.job_folder(name=name, workspace_id=workspace.id)
+    snapshot = storage.snapshot_dir(folder)
     if snapshot.exists():
         shutil.rmtree(snapshot)  # left over from a submission that did not commit
     try:
         if code is not None:
-            storage.unpack_archive(code, storage.code_dir(name), field="code",
+            storage.unpack_archive(code, storage.code_dir(folder), field="code",
                                    max_bytes=settings.STUDIO_CODE_MAX_BYTES)
         for input_name, archive in inputs.items():
-            storage.unpack_archive(archive, storage.uploads_dir(name) / input_name, field=f"inputs.{input_name}",
+            storage.unpack_archive(archive, storage.uploads_dir(folder) / input_name, field=f"inputs.{input_name}",
                                    max_bytes=settings.STUDIO_CODE_MAX_BYTES)
         with transaction.atomic():
             pending = _pending_job(spec, workspace)
             job = Job.objects.create(
                 name=name,
+                folder=folder,
                 workspace=workspace,
                 submitted_by=user,
                 type="command",
@@ -154,8 +159,8 @@ def job_submit(
             wake.request_cycle()
     except IntegrityError:
         shutil.rmtree(snapshot, ignore_errors=True)
-        raise Conflict(f"name: a job named '{name}' already exists; choose another name or leave it out",
-                       {"field": "name"}) from None
+        raise Conflict(f"name: a job named '{name}' already exists in workspace '{workspace.name}'; choose another "
+                       "name or leave it out", {"field": "name"}) from None
     except BaseException:
         shutil.rmtree(snapshot, ignore_errors=True)
         raise
@@ -188,9 +193,24 @@ def _check_uploads(spec: CommandJobSpec, *, has_code: bool, uploaded: set[str]) 
             )
 
 
+def job_cancel_refusal(*, job: Job, user: AbstractBaseUser, role: str | None = None) -> str:
+    """Why ``user`` may not cancel ``job`` ("" when they may): contributors cancel their own jobs,
+    owners (and the subscription's admins) anyone's. ``role``: the user's effective role in the
+    job's workspace, when the caller has it already."""
+    role = role if role is not None else roles.effective_role(user=user, workspace=job.workspace)
+    return roles.refusal(role=role, workspace=job.workspace, **_cancel_rule(job, user))
+
+
+def _cancel_rule(job: Job, user: AbstractBaseUser) -> dict:
+    if job.submitted_by_id == user.id:
+        return {"needed": roles.CONTRIBUTOR, "action": "cancel their own jobs"}
+    return {"needed": roles.OWNER, "action": "cancel other people's jobs"}
+
+
 def job_cancel(*, job: Job, user: AbstractBaseUser) -> Job:
     """Cancel a job: at once if it has not started, otherwise ask its nodes (or children) to stop.
-    Asking again while it stops changes nothing."""
+    Asking again while it stops changes nothing. Contributors cancel their own jobs, owners anyone's."""
+    roles.role_require(user=user, workspace=job.workspace, **_cancel_rule(job, user))
     with transaction.atomic():
         locked = lock_job(job.id)
         transition = lifecycle.on_cancel(Status(locked.status), actor=user.get_username())
@@ -205,8 +225,9 @@ def job_cancel(*, job: Job, user: AbstractBaseUser) -> Job:
 def job_evict(*, job: Job, user: AbstractBaseUser) -> Job:
     """An admin evicts a running Spot job, as Azure reclaiming capacity would."""
     subscription = job.workspace.subscription
-    if not (user.is_superuser or subscription.admins.filter(id=user.id).exists()):
-        raise Forbidden(f"only admins of subscription '{subscription.name}' can evict jobs")
+    if not roles.subscription_admin(user=user, subscription_id=subscription.id):
+        raise Forbidden(f"only admins of subscription '{subscription.name}' can evict jobs; "
+                        f"{roles.describe_in(user=user, workspace=job.workspace)}")
     if job.tier != SPOT:
         raise Conflict(f"job '{job.name}' runs on dedicated (Standard) nodes; only Spot jobs can be evicted")
     with transaction.atomic():

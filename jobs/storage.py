@@ -4,6 +4,9 @@
     snapshots/<job>/inputs/<name>/  local input data uploaded with the job
     artifacts/<job>/                outputs/, user_logs/, named-outputs/<name>/
     work/<job>/node-<k>/            a node's working directory while it runs
+
+``<job>`` is ``Job.files``: ``<name>.<workspace id>`` (names are unique per workspace only, and
+never hold a dot), or the bare name for jobs from before.
     datastores/<name>/              azureml://datastores/<name>/paths/... inputs
 """
 
@@ -17,6 +20,11 @@ from typing import BinaryIO
 from django.conf import settings
 
 from studio.errors import ApplicationError
+
+
+def job_folder(*, name: str, workspace_id: int) -> str:
+    """The folder name of a new job's files: its name and its workspace's id."""
+    return f"{name}.{workspace_id}"
 
 
 def data_dir() -> Path:

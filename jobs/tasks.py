@@ -1,12 +1,14 @@
 """Celery tasks: thin, take ids, call one function."""
 
+import logging
 import threading
 
 from celery import shared_task
-from celery.signals import worker_shutting_down
+from celery.signals import worker_ready, worker_shutting_down
 
-from jobs.executors import node_execute, worker_name
+from jobs.executors import node_execute, work_folders_sweep, worker_name
 
+log = logging.getLogger(__name__)
 _stopping = threading.Event()
 """Set when this worker shuts down gracefully (SIGTERM, SIGINT): its running nodes stop and their
 jobs go back to the queue; it claims nothing more. Nodes run in the worker's own process
@@ -16,6 +18,15 @@ jobs go back to the queue; it claims nothing more. Nodes run in the worker's own
 @worker_shutting_down.connect
 def _worker_shutting_down(**kwargs) -> None:
     _stopping.set()
+
+
+@worker_ready.connect
+def _worker_ready(**kwargs) -> None:
+    """What nodes of a worker killed on this machine left behind (folders, processes) goes first."""
+    try:
+        work_folders_sweep()
+    except Exception:  # a worker starts anyway; the studio's housekeeping sweeps again
+        log.exception("could not sweep the work folders left on this machine")
 
 
 @shared_task(name="jobs.run_node", ignore_result=True)

@@ -27,7 +27,7 @@ from jobs.models import Job
 from jobs.transitions import SCHEDULED_TYPES
 from jobs.tracking.selectors import job_latest_metrics
 from studio.context import current_workspace
-from studio.errors import ApplicationError, NotFound
+from studio.errors import ApplicationError, Forbidden, NotFound
 from studio.humanize import duration
 
 PAGE_SIZE = 25
@@ -99,7 +99,7 @@ def _duration(job: Job, now: datetime) -> str:
 
 def _job_or_404(request: HttpRequest, name: str) -> Job:
     try:
-        return selectors.job_get_for_user(user=request.user, name=name)
+        return selectors.job_get_for_user(user=request.user, name=name, prefer=current_workspace(request))
     except NotFound as exc:
         raise Http404(exc.message) from None
 
@@ -112,18 +112,22 @@ def job_detail(request: HttpRequest, name: str) -> HttpResponse:
     target = request.htmx.target if request.htmx else None
     if target == "job-log":
         return _log_tail(request, job, node)
-    context = _status_context(job)
+    context = _status_context(job, request.user)
     if request.htmx:
         return _status_response(request, context)
-    log = selectors.job_log_read(job=job, node_index=node, offset=0)
-    context.update(
-        log=log,
-        log_node=node,
-        log_finished=job.status in TERMINAL,
-        log_nodes=range(job.instance_count) if job.instance_count > 1 else [],
-        spec_yaml=job.spec_yaml or yaml.safe_dump(job.spec, sort_keys=False, allow_unicode=True),
-    )
+    context.update(_log_context(job, node))
     return render(request, "jobs/detail.html", context)
+
+
+def _log_context(job: Job, node: int) -> dict:
+    """What the whole page shows beside the status: the log of one node and the spec."""
+    return {
+        "log": selectors.job_log_read(job=job, node_index=node, offset=0),
+        "log_node": node,
+        "log_finished": job.status in TERMINAL,
+        "log_nodes": range(job.instance_count) if job.instance_count > 1 else [],
+        "spec_yaml": job.spec_yaml or yaml.safe_dump(job.spec, sort_keys=False, allow_unicode=True),
+    }
 
 
 def _node_index(request: HttpRequest, job: Job) -> int:
@@ -148,7 +152,7 @@ def _log_tail(request: HttpRequest, job: Job, node: int) -> HttpResponse:
     })
 
 
-def _status_context(job: Job) -> dict:
+def _status_context(job: Job, user) -> dict:
     now = timezone.now()
     children = list(job.children.select_related("submitted_by").order_by("created_at", "id"))
     for child in children:
@@ -162,6 +166,7 @@ def _status_context(job: Job) -> dict:
         "job": job,
         "terminal": job.status in TERMINAL,
         "stopping": job.status == Status.CANCEL_REQUESTED,
+        "cancel_refusal": "" if job.status in TERMINAL else services.job_cancel_refusal(job=job, user=user),
         "duration": _duration(job, now),
         "waiting": selectors.job_waiting(job=job, now=now),
         "steps": steps,
@@ -188,6 +193,12 @@ def job_cancel(request: HttpRequest, name: str) -> HttpResponse:
     job = _job_or_404(request, name)
     try:
         job = services.job_cancel(job=job, user=request.user)
+    except Forbidden as exc:  # the button was disabled, saying why; a crafted POST gets the same sentence
+        if request.htmx:
+            return _status_response(request, {**_status_context(job, request.user), "notice": ("bad", exc.message)})
+        messages.error(request, exc.message[0].upper() + exc.message[1:] + ".")
+        context = _status_context(job, request.user)
+        return render(request, "jobs/detail.html", {**context, **_log_context(job, 0)}, status=403)
     except ApplicationError as exc:
         level, text = "bad", exc.message
     else:
@@ -196,6 +207,6 @@ def job_cancel(request: HttpRequest, name: str) -> HttpResponse:
                 else "Cancel requested: the job's nodes stop within seconds.")
     if request.htmx:
         job = _job_or_404(request, name)
-        return _status_response(request, {**_status_context(job), "notice": (level, text)})
+        return _status_response(request, {**_status_context(job, request.user), "notice": (level, text)})
     (messages.success if level == "ok" else messages.error)(request, text)
     return redirect("jobs:detail", name=job.name)

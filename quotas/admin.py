@@ -3,7 +3,7 @@ the quota page, the API or `studio quota set`, which validate caps against the s
 
 from django.contrib import admin
 
-from quotas.models import Cluster, QuotaFamily, Subscription, VmSize, Workspace
+from quotas.models import Cluster, QuotaFamily, Subscription, VmSize, Workspace, WorkspaceMember
 
 
 @admin.register(VmSize)
@@ -26,9 +26,18 @@ class SubscriptionAdmin(admin.ModelAdmin):
     filter_horizontal = ["admins"]
 
 
+class WorkspaceMemberInline(admin.TabularInline):
+    """Who is in the workspace, as owner, contributor or reader (``quotas.roles`` says what each may do)."""
+
+    model = WorkspaceMember
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
     list_display = ["name", "subscription", "region", "created_at"]
+    inlines = [WorkspaceMemberInline]
 
 
 @admin.register(Cluster)

@@ -11,10 +11,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from quotas import roles
 from quotas import selectors as quota_selectors
 from quotas import services as quota_services
 from studio.context import current_workspace
-from studio.errors import ApplicationError, NotFound
+from studio.errors import ApplicationError, Forbidden, NotFound
 from studio.humanize import duration, plural
 
 SECTION = "compute"
@@ -34,7 +35,8 @@ def compute_list(request: HttpRequest) -> HttpResponse:
     workspace = current_workspace(request)
     if workspace is None:
         return render(request, "compute/list.html", {"section": SECTION, "workspace": None})
-    return render(request, "compute/list.html", _context(workspace, FORM_DEFAULTS))
+    return render(request, "compute/list.html", {**_context(workspace, FORM_DEFAULTS),
+                                                 "manage_refusal": _manage_refusal(request, workspace)})
 
 
 @login_required
@@ -53,6 +55,8 @@ def compute_create(request: HttpRequest) -> HttpResponse:
         field = FIELD_FOR.get(error.extra.get("field"), "")
         context = _context(workspace, values)
         context["form_errors"] = {field or "form": error.message}
+        if isinstance(error, Forbidden):
+            context["manage_refusal"] = error.message[0].upper() + error.message[1:] + "."
         return render(request, "compute/list.html", context, status=error.http_status)
     messages.success(request, f"Created compute cluster '{cluster.name}' ({cluster.size_id}, "
                               f"{cluster.min_instances}–{cluster.max_instances} nodes).")
@@ -71,13 +75,15 @@ def compute_delete(request: HttpRequest, name: str) -> HttpResponse:
     in_use = [plural(cluster.busy_nodes, "node") + " busy"] if cluster.busy_nodes else []
     if cluster.queued_jobs:
         in_use.append(f"{plural(cluster.queued_jobs, 'job')} waiting for it")
-    context = {"section": SECTION, "workspace": workspace, "cluster": cluster, "in_use": " and ".join(in_use)}
+    context = {"section": SECTION, "workspace": workspace, "cluster": cluster, "in_use": " and ".join(in_use),
+               "manage_refusal": _manage_refusal(request, workspace, "delete clusters")}
     if request.method == "GET":
         return render(request, "compute/delete.html", context)
     try:
-        quota_services.cluster_delete(workspace=workspace, name=cluster.name)
+        quota_services.cluster_delete(user=request.user, workspace=workspace, name=cluster.name)
     except ApplicationError as error:
         context["error"] = error.message
+        context["manage_refusal"] = ""  # the service's own sentence says it (the same one)
         return render(request, "compute/delete.html", context, status=error.http_status)
     messages.success(request, f"Deleted compute cluster '{cluster.name}'.")
     return redirect("compute:list")
@@ -90,6 +96,12 @@ def _workspace_or_404(request):
     if workspace is None:
         raise Http404("You are not a member of any workspace.")
     return workspace
+
+
+def _manage_refusal(request, workspace, action: str = "create or delete clusters") -> str:
+    """Why the user cannot create or delete clusters here ("" when they can): shown instead of the controls."""
+    role = roles.effective_role(user=request.user, workspace=workspace)
+    return roles.refusal(role=role, workspace=workspace, needed=roles.OWNER, action=action)
 
 
 def _whole(raw: str, default: int):

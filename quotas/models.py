@@ -29,13 +29,16 @@ class Workspace(models.Model):
 
 
 class WorkspaceMember(models.Model):
+    """A user's role in a workspace (what each may do: ``quotas.roles``)."""
+
     class Role(models.TextChoices):
-        ADMIN = "admin", "Admin"
-        MEMBER = "member", "Member"
+        OWNER = "owner", "Owner"  # everything: anyone's jobs, clusters, the workspace's quota caps
+        CONTRIBUTOR = "contributor", "Contributor"  # submits jobs and cancels their own
+        READER = "reader", "Reader"  # sees jobs, logs, outputs, metrics, quotas; changes nothing
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CONTRIBUTOR)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_user")]

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from quotas import core
+from quotas import core, roles
 from quotas.core import SERVERLESS_COMPUTE
 from quotas.models import (
     Cluster,
@@ -239,10 +239,7 @@ def vm_size_list(*, workspace: Workspace) -> list[VmSize]:
 
 def subscription_is_admin(*, user: AbstractBaseUser, subscription_id: int) -> bool:
     """Whether ``user`` may change the subscription's quotas (the rule ``quota_set`` enforces)."""
-    if not user.is_authenticated:
-        return False
-    return user.is_superuser or Subscription.admins.through.objects.filter(
-        subscription_id=subscription_id, user_id=user.id).exists()
+    return roles.subscription_admin(user=user, subscription_id=subscription_id)
 
 
 def usage_window_start(*, days: int = 14, now: datetime | None = None) -> datetime:

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from quotas import roles
 from quotas.catalogue import DEFAULT_SPOT_LIMIT, default_families, default_sizes
 from quotas.core import KEY_KINDS, MAX_CLUSTER_NODES, MAX_IDLE_SECONDS, MAX_QUOTA_VCPUS, REGIONAL_TOTAL, SPOT_POOL, Key
 from quotas.models import (
@@ -64,18 +65,24 @@ def subscription_ensure(*, name: str, admin: AbstractBaseUser) -> Subscription:
 
 @transaction.atomic
 def workspace_ensure(*, subscription_name: str, workspace_name: str, admin: AbstractBaseUser) -> Workspace:
-    """Create (or reuse) a subscription and workspace administered by ``admin``."""
+    """Create (or reuse) a subscription and workspace administered by ``admin`` (its owner)."""
     subscription = subscription_ensure(name=subscription_name, admin=admin)
     workspace, _ = Workspace.objects.get_or_create(name=workspace_name, defaults={"subscription": subscription})
     WorkspaceMember.objects.update_or_create(
-        workspace=workspace, user=admin, defaults={"role": WorkspaceMember.Role.ADMIN}
+        workspace=workspace, user=admin, defaults={"role": WorkspaceMember.Role.OWNER}
     )
     return workspace
 
 
-def _require_admin(user: AbstractBaseUser, subscription: Subscription) -> None:
-    if not (user.is_superuser or subscription.admins.filter(id=user.id).exists()):
-        raise Forbidden(f"only admins of subscription '{subscription.name}' can change its quotas")
+def _require_admin(user: AbstractBaseUser, subscription: Subscription, workspace: Workspace | None = None) -> None:
+    if roles.subscription_admin(user=user, subscription_id=subscription.id):
+        return
+    you = ""
+    if workspace is not None:
+        you = "; " + roles.describe_in(user=user, workspace=workspace)
+        if roles.role_of(user=user, workspace=workspace) == roles.OWNER:
+            you += ", whose caps you can set"
+    raise Forbidden(f"only admins of subscription '{subscription.name}' can change its quotas{you}")
 
 
 def _family(family_id: str) -> QuotaFamily:
@@ -129,7 +136,12 @@ def _quota_write(*, user: AbstractBaseUser, subscription: Subscription, family_i
     for value in (limit, cap):
         if value is not None:
             _check_limit(value)
-    _require_admin(user, subscription)
+    # The subscription's quota (shared by its workspaces) is its admins'; a workspace's caps are
+    # also its owners'.
+    if limit is not None or workspace is None:
+        _require_admin(user, subscription, workspace)
+    if cap is not None:
+        roles.role_require(user=user, workspace=workspace, needed=roles.OWNER, action="set its quota caps")
     family = _family(family_id)
     if cap is not None and family.family_id == REGIONAL_TOTAL:
         raise ApplicationError("family: the total regional vCPU quota is set for the subscription only; "
@@ -164,14 +176,17 @@ def _quota_write(*, user: AbstractBaseUser, subscription: Subscription, family_i
 
 
 @transaction.atomic
-def quota_set_spot(*, user: AbstractBaseUser, subscription: Subscription, limit: int) -> None:
+def quota_set_spot(*, user: AbstractBaseUser, subscription: Subscription, limit: int,
+                   workspace: Workspace | None = None) -> None:
+    """The subscription's Spot pool (its admins only; ``workspace``: where the user asks from, for the refusal)."""
     _check_limit(limit)
-    _require_admin(user, subscription)
+    _require_admin(user, subscription, workspace)
     Subscription.objects.filter(id=subscription.id).update(spot_vcpu_limit=limit)
 
 
 def cluster_create(*, user: AbstractBaseUser, workspace: Workspace, name: str, size: str, min_instances: int = 0,
                    max_instances: int = 1, idle_seconds: int = 120) -> Cluster:
+    roles.role_require(user=user, workspace=workspace, needed=roles.OWNER, action="create clusters")
     if not CLUSTER_NAME_RE.match(name or ""):
         raise ApplicationError(
             f"name: '{name}' is not a valid compute name; use 3 to 32 letters, digits and hyphens, "
@@ -210,10 +225,11 @@ def cluster_create(*, user: AbstractBaseUser, workspace: Workspace, name: str, s
 
 
 @transaction.atomic
-def cluster_delete(*, workspace: Workspace, name: str) -> None:
+def cluster_delete(*, user: AbstractBaseUser, workspace: Workspace, name: str) -> None:
     """Delete a cluster that no job is waiting for or running on. Running jobs are those with nodes
     open in the usage ledger; waiting ones are in the queued demand the last scheduling cycle
-    recorded for the cluster."""
+    recorded for the cluster. Owners only."""
+    roles.role_require(user=user, workspace=workspace, needed=roles.OWNER, action="delete clusters")
     cluster = Cluster.objects.select_for_update().filter(workspace=workspace, name=name).first()
     if cluster is None:
         raise NotFound(f"compute '{name}' was not found in workspace '{workspace.name}'; "

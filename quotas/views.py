@@ -20,7 +20,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from quotas import selectors, services
+from quotas import roles, selectors, services
 from quotas.charts import GROUPS, METRICS, usage_chart
 from quotas.core import REGIONAL_TOTAL
 from studio.context import current_workspace
@@ -60,14 +60,15 @@ def family(request: HttpRequest, family_id: str) -> HttpResponse:
     """One family's row: shown (GET), being edited (GET ?edit=1) or saved (POST)."""
     workspace = _workspace_or_404(request)
     is_admin = selectors.subscription_is_admin(user=request.user, subscription_id=workspace.subscription_id)
-    editing = bool(request.GET.get("edit")) and is_admin
+    can_edit = _can_edit(request, workspace)  # owners set their workspace's caps, admins the subscription's too
+    editing = bool(request.GET.get("edit")) and can_edit
     if request.method == "GET":
         if not request.htmx:
             return redirect(_usage_url(edit=family_id if editing else None, anchor=f"quota-row-{family_id}"))
         return _render_row(request, workspace, family_id, is_admin=is_admin, editing=editing)
 
-    if not is_admin:
-        return _forbidden(request, workspace)
+    if not can_edit:
+        return _forbidden(request, workspace, _cap_refusal(request, workspace))
     listing = selectors.quota_list(workspace=workspace)
     row = _find_family(listing, family_id)
     values = {"subscription_limit": request.POST.get("subscription_limit", ""),
@@ -81,9 +82,9 @@ def family(request: HttpRequest, family_id: str) -> HttpResponse:
         if isinstance(error, Forbidden):
             return _forbidden(request, workspace, error.message)
         if request.htmx:
-            return _render_row(request, workspace, family_id, is_admin=True, editing=True, error=error.message,
+            return _render_row(request, workspace, family_id, is_admin=is_admin, editing=True, error=error.message,
                                values=values, listing=listing)
-        context = _page_context(request, workspace, is_admin=True, edit=family_id, listing=listing)
+        context = _page_context(request, workspace, is_admin=is_admin, edit=family_id, listing=listing)
         context.update(error=error.message, values=values)
         return render(request, "quotas/usage.html", context, status=error.http_status)
     if request.htmx:
@@ -110,7 +111,8 @@ def spot(request: HttpRequest) -> HttpResponse:
         return _forbidden(request, workspace)
     raw = request.POST.get("limit", "")
     try:
-        services.quota_set_spot(user=request.user, subscription=workspace.subscription, limit=_whole(raw))
+        services.quota_set_spot(user=request.user, subscription=workspace.subscription, limit=_whole(raw),
+                                workspace=workspace)
     except ApplicationError as error:
         if isinstance(error, Forbidden):
             return _forbidden(request, workspace, error.message)
@@ -130,7 +132,9 @@ def spot(request: HttpRequest) -> HttpResponse:
 # ------------------------------------------------------------------------------------ contexts
 
 def _page_context(request, workspace, *, is_admin: bool, edit: str | None = None, listing: dict | None = None) -> dict:
-    edit = edit if edit is not None else (request.GET.get("edit") if is_admin else None)
+    if edit is None and request.GET.get("edit"):
+        wanted = request.GET["edit"]
+        edit = wanted if (is_admin or (wanted != "spot" and _can_edit(request, workspace))) else None
     listing = listing or selectors.quota_list(workspace=workspace)
     quota = _quota_context(request, workspace, is_admin=is_admin, edit=edit, listing=listing)
     chart = _chart_context(request, workspace)
@@ -172,7 +176,9 @@ def _quota_context(request, workspace, *, is_admin: bool, edit: str | None = Non
     visible = [r for r in rows if show_all or not r["is_zero"] or r["family"] == edit]
     return {
         "section": SECTION, "workspace": workspace, "subscription_name": listing["subscription"],
-        "is_admin": is_admin, "edit": edit, "show_all": show_all, "all_families": rows,
+        "is_admin": is_admin, "can_edit": is_admin or _can_edit(request, workspace),
+        "cap_refusal": "" if is_admin else _cap_refusal(request, workspace),
+        "edit": edit, "show_all": show_all, "all_families": rows,
         "families": visible, "hidden_count": len(rows) - len(visible),
     }
 
@@ -203,7 +209,8 @@ def _render_row(request, workspace, family_id: str, *, is_admin: bool, editing: 
     listing = listing or selectors.quota_list(workspace=workspace)
     row = next(r for r in _family_rows(listing) if r["family"] == _find_family(listing, family_id)["family"])
     return render(request, "quotas/usage.html#quota-row", {
-        "row": row, "is_admin": is_admin, "edit": row["family"] if editing else None, "error": error,
+        "row": row, "is_admin": is_admin, "can_edit": is_admin or _can_edit(request, workspace),
+        "edit": row["family"] if editing else None, "error": error,
         "values": values or {}, "saved": saved, "workspace": workspace,
     })
 
@@ -245,11 +252,24 @@ def _whole_or_none(raw: str):
     return None if raw.strip() == "" else _whole(raw)
 
 
+def _can_edit(request, workspace) -> bool:
+    """Whether the user may edit quota rows here: owners (caps), subscription admins (everything)."""
+    return roles.role_allows(roles.effective_role(user=request.user, workspace=workspace), roles.OWNER)
+
+
+def _cap_refusal(request, workspace) -> str:
+    """Why the user cannot set this workspace's caps ("" when they can), as the service says it."""
+    role = roles.effective_role(user=request.user, workspace=workspace)
+    return roles.refusal(role=role, workspace=workspace, needed=roles.OWNER, action="set its quota caps")
+
+
 def _forbidden(request, workspace, message: str = "") -> HttpResponse:
     """403 for a user who is not an admin of the subscription (the controls are not even shown to them);
     the message is the one ``quota_set`` gives."""
-    message = message or f"only admins of subscription '{workspace.subscription.name}' can change its quotas"
-    return render(request, "quotas/forbidden.html", {"section": SECTION, "message": message}, status=403)
+    message = message or (f"only admins of subscription '{workspace.subscription.name}' can change its quotas; "
+                          f"{roles.describe_in(user=request.user, workspace=workspace)}")
+    return render(request, "quotas/forbidden.html", {"section": SECTION, "message": message.rstrip(".")},
+                  status=403)
 
 
 def meter(used: int, limit: int | None) -> dict:
@@ -259,7 +279,10 @@ def meter(used: int, limit: int | None) -> dict:
     else:
         percent = used * 100 / limit
     level = "full" if percent >= 100 else ("high" if percent >= 75 else "")
-    return {"used": used, "limit": limit, "percent": round(min(percent, 100.0), 1), "level": level}
+    shown = round(min(percent, 100.0), 1)
+    # ``step``: the whole percent the bar is drawn at, as a class (``w-37``): the Content-Security-Policy
+    # allows no style attributes.
+    return {"used": used, "limit": limit, "percent": shown, "level": level, "step": round(shown)}
 
 
 def queued_label(vcpus: int, jobs: int) -> str:

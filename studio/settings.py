@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from studio.env import ConfigError, database_from_url, env_bool, env_float, env_int, env_str
@@ -60,6 +61,16 @@ STUDIO_SANDBOX = env_str("STUDIO_SANDBOX", "auto").strip().lower()
 if STUDIO_SANDBOX not in ("auto", "require", "off"):
     raise ConfigError(f"STUDIO_SANDBOX={STUDIO_SANDBOX!r} is not a sandbox mode; use auto, require or off")
 
+# Signing in: after STUDIO_LOGIN_FAILURE_LIMIT wrong passwords for one username from one address,
+# that username is locked out from that address for STUDIO_LOGIN_LOCKOUT_MINUTES (django-axes).
+STUDIO_LOGIN_FAILURE_LIMIT = env_int("STUDIO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+STUDIO_LOGIN_LOCKOUT_MINUTES = env_float("STUDIO_LOGIN_LOCKOUT_MINUTES", 15.0, minimum=0.0)
+# The OpenAPI schema (/api/schema/) is for signed-in users unless this opens it to everyone.
+STUDIO_PUBLIC_SCHEMA = env_bool("STUDIO_PUBLIC_SCHEMA", False)
+# Behind HTTPS: cookies only over HTTPS (off for the embedded http://127.0.0.1 studio), and HSTS.
+STUDIO_SECURE_COOKIES = env_bool("STUDIO_SECURE_COOKIES", False)
+STUDIO_HSTS_SECONDS = env_int("STUDIO_HSTS_SECONDS", 0, minimum=0)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -77,6 +88,7 @@ INSTALLED_APPS = [
     "quotas",
     "previews",
     "jobs",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -90,7 +102,32 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "studio.security.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into its page
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username+address before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = STUDIO_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=STUDIO_LOGIN_LOCKOUT_MINUTES) if STUDIO_LOGIN_LOCKOUT_MINUTES else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # one user's typos lock out neither others nor them elsewhere
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "studio.views.locked_out"
+AXES_VERBOSE = False
+
+# Every response says what a page may load: its own scripts, styles, images and connections only. No
+# inline script or style attributes anywhere (templates use static files and classes; htmx is told
+# not to inject its indicator <style> and not to eval), so neither 'unsafe-inline' nor 'unsafe-eval'.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "font-src 'self'",
+    "connect-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'",
+])
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = STUDIO_SECURE_COOKIES
+SECURE_HSTS_SECONDS = STUDIO_HSTS_SECONDS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 
 ROOT_URLCONF = "studio.urls"
 WSGI_APPLICATION = "studio.wsgi.application"
@@ -147,7 +184,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Serverless Studio API",
     "DESCRIPTION": "Submit Azure ML CLI v2 jobs that run on serverless compute.",
     "VERSION": "0.1.0",
-    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_INCLUDE_SCHEMA": False,  # who may read it: studio.views.SchemaView (STUDIO_PUBLIC_SCHEMA)
 }
 
 # Celery (only used when CELERY_BROKER_URL is set). A message only says "node N may be claimed":

@@ -4,7 +4,6 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView
 
 from studio import views
 
@@ -29,7 +28,7 @@ urlpatterns = [
     path("api/v1/", include("quotas.api.urls")),
     path("mlflow/", include("jobs.tracking.link_urls")),  # where the mlflow client's "View run" links lead
     path("", include("jobs.tracking.urls")),  # MLflow tracking: /api/2.0/mlflow/..., /api/2.0/mlflow-artifacts/...
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", views.SchemaView.as_view(), name="schema"),
     path("healthz", views.health),
     path("favicon.ico", favicon),
 ]

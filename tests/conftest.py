@@ -135,16 +135,16 @@ def broker_url():
 @pytest.fixture
 def make_user(django_user_model, catalogue):
     """A user (password ``pw-<name>-123``): admin of ``admins=(subscription, workspace)`` (created
-    when new), and a plain member of each workspace in ``member_of``."""
+    when new, its owner), and ``role`` (contributor unless said) in each workspace in ``member_of``."""
     from quotas.models import WorkspaceMember
     from quotas.services import workspace_ensure
 
-    def make(username: str, *, admins: tuple[str, str] | None = None, member_of=()):
+    def make(username: str, *, admins: tuple[str, str] | None = None, member_of=(), role: str = "contributor"):
         made = django_user_model.objects.create_user(username=username, password=f"pw-{username}-123")
         if admins:
             workspace_ensure(subscription_name=admins[0], workspace_name=admins[1], admin=made)
         for workspace in member_of:
-            WorkspaceMember.objects.create(workspace=workspace, user=made, role=WorkspaceMember.Role.MEMBER)
+            WorkspaceMember.objects.create(workspace=workspace, user=made, role=role)
         return made
 
     return make
@@ -165,7 +165,7 @@ def outsider_workspace(outsider):
 
 @pytest.fixture
 def member(make_user, workspace):
-    """charlie: a member of ada's workspace ws-1 who administers nothing."""
+    """charlie: a contributor in ada's workspace ws-1 who administers nothing."""
     return make_user("charlie", member_of=[workspace])
 
 

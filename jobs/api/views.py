@@ -147,17 +147,22 @@ class JobListCreateApi(APIView):
         return Response(JobDetailOutputSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
+def _job(request, name: str) -> Job:
+    """The caller's job ``name`` (``?workspace=`` says which, when two of their workspaces have one)."""
+    return selectors.job_get_for_user(user=request.user, name=name, workspace=request.query_params.get("workspace"))
+
+
 class JobDetailApi(APIView):
     @extend_schema(responses=JobDetailOutputSerializer)
     def get(self, request, name: str):
-        job = selectors.job_get_for_user(user=request.user, name=name)
+        job = _job(request, name)
         return Response(JobDetailOutputSerializer(job).data)
 
 
 class JobCancelApi(APIView):
     @extend_schema(request=None, responses=JobDetailOutputSerializer)
     def post(self, request, name: str):
-        job = selectors.job_get_for_user(user=request.user, name=name)
+        job = _job(request, name)
         job = services.job_cancel(job=job, user=request.user)
         return Response(JobDetailOutputSerializer(job).data)
 
@@ -166,7 +171,7 @@ class JobLogsApi(APIView):
     @extend_schema(parameters=[OpenApiParameter("offset", int), OpenApiParameter("node", int)],
                    responses=LogOutputSerializer)
     def get(self, request, name: str):
-        job = selectors.job_get_for_user(user=request.user, name=name)
+        job = _job(request, name)
         offset = _int_param(request, "offset", 0)
         node = _int_param(request, "node", 0)
         # Read the status before the log, so "finished" never hides a last piece of text.
@@ -181,7 +186,7 @@ class JobMetricsApi(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, name: str):
-        job = selectors.job_get_for_user(user=request.user, name=name)
+        job = _job(request, name)
         return Response(tracking_selectors.job_metrics(job=job))
 
 
@@ -201,14 +206,14 @@ def _int_param(request, key: str, default: int) -> int:
 class JobOutputsApi(APIView):
     @extend_schema(responses=OutputFileSerializer(many=True))
     def get(self, request, name: str):
-        job = selectors.job_get_for_user(user=request.user, name=name)
+        job = _job(request, name)
         return Response(OutputFileSerializer(selectors.job_outputs(job=job), many=True).data)
 
 
 class JobOutputDownloadApi(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, name: str, path: str = ""):
-        job = selectors.job_get_for_user(user=request.user, name=name)
+        job = _job(request, name)
         target = selectors.job_output_path(job=job, path=path)
         if target.is_file():
             return FileResponse(open(target, "rb"), as_attachment=True, filename=target.name)
@@ -266,6 +271,6 @@ class JobEvictApi(APIView):
 
     @extend_schema(request=None, responses=JobDetailOutputSerializer)
     def post(self, request, name: str):
-        job = selectors.job_get_for_user(user=request.user, name=name)
+        job = _job(request, name)
         job = services.job_evict(job=job, user=request.user)
         return Response(JobDetailOutputSerializer(job).data)

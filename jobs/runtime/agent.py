@@ -64,6 +64,7 @@ class NodeAssignment:
     uploads_dir: Path | None = None
     datastores_dir: Path | None = None
     work_root: Path = Path("/tmp")
+    work_name: str = ""  # the job's folder under work_root; empty: job_name
     artifacts_dir: Path = Path("/tmp")
     timeout_seconds: int | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -319,7 +320,7 @@ class _Prepared:
 
 def run_node(a: NodeAssignment, reporter: Reporter) -> Outcome:
     """Run one node to its end. Never raises for anything the job does; its folder never outlives it."""
-    node_dir = a.work_root / a.job_name / f"node-{a.node_index}"
+    node_dir = a.work_root / (a.work_name or a.job_name) / f"node-{a.node_index}"
     try:
         return _run_node(a, reporter, node_dir)
     finally:

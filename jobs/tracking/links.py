@@ -39,7 +39,7 @@ def run(request: HttpRequest, experiment_id: str, run_id: str) -> HttpResponse:
         ref = selectors.run_get(principal=TrackingPrincipal(user=request.user), run_id=run_id)
     except TrackingError:
         raise Http404(f"no run '{run_id}' in your workspaces") from None
-    return redirect("jobs:detail", name=ref.job.name)
+    return redirect(f"{reverse('jobs:detail', args=[ref.job.name])}?{urlencode({'workspace': ref.job.workspace.name})}")
 
 
 @login_required

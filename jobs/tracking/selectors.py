@@ -62,25 +62,23 @@ def run_get(*, principal: TrackingPrincipal, run_id: str) -> RunRef:
         raise invalid("Missing value for required parameter 'run_id'")
     if principal.job is not None and run_id == principal.job.name:
         return RunRef(job=principal.job, run=None)  # the common case: a job logging to its own run
+    # Only runs in the caller's scope are looked for: a job's token is refused every other run alike
+    # and a user is told "not found" alike, whether another workspace has such a run or not.
     child = (TrackingRun.objects.select_related("job__workspace", "job__submitted_by", "experiment")
-             .filter(run_id=run_id).first())
+             .filter(run_id=run_id, job__in=_jobs_in_scope(principal)).first())
     if child is not None:
-        job, run = child.job, child
-    else:
-        job = Job.objects.select_related("workspace", "submitted_by").filter(name=run_id).first()
-        run = None
-        if job is None:
-            raise TrackingError("RESOURCE_DOES_NOT_EXIST", f"Run '{run_id}' not found")
+        return RunRef(job=child.job, run=child)
     if principal.job is not None:
-        if job.id != principal.job.id:
-            raise TrackingError(
-                "PERMISSION_DENIED",
-                f"this tracking token belongs to another job (the one whose run is MLFLOW_RUN_ID) and cannot "
-                f"reach run '{run_id}'",
-            )
-    elif not _jobs_in_scope(principal).filter(id=job.id).exists():
+        raise TrackingError(
+            "PERMISSION_DENIED",
+            f"this tracking token belongs to another job (the one whose run is MLFLOW_RUN_ID) and cannot "
+            f"reach run '{run_id}'",
+        )
+    job = _jobs_in_scope(principal).select_related("workspace", "submitted_by").filter(name=run_id) \
+        .order_by("-created_at", "-id").first()
+    if job is None:
         raise TrackingError("RESOURCE_DOES_NOT_EXIST", f"Run '{run_id}' not found")
-    return RunRef(job=job, run=run)
+    return RunRef(job=job, run=None)
 
 
 # --- shapes ---------------------------------------------------------------------------------------
@@ -357,13 +355,13 @@ def artifact_path(*, principal: TrackingPrincipal, path: str) -> tuple[Job, str,
     name, _, rest = path.partition("/")
     if not name:
         raise invalid("artifact path: expected '<run's job>/<path>'")
-    job = _jobs_in_scope(principal).filter(name=name).first()
+    job = _jobs_in_scope(principal).filter(name=name).order_by("-created_at", "-id").first()
     if job is None:
-        if principal.job is not None and Job.objects.filter(name=name).exists():
+        if principal.job is not None:  # refused alike whether another job of that name exists or not
             raise TrackingError("PERMISSION_DENIED", "this tracking token belongs to another job (the one whose run "
                                                      f"is MLFLOW_RUN_ID) and cannot reach the artifacts of '{name}'")
         raise TrackingError("RESOURCE_DOES_NOT_EXIST", f"No artifacts for run '{name}'")
-    root = storage.artifacts_dir(job.name).resolve()
+    root = storage.artifacts_dir(job.files).resolve()
     target = (root / rest).resolve() if rest else root
     if target != root and root not in target.parents:
         raise invalid(f"artifact path '{path}' leaves the run's artifacts")

@@ -318,7 +318,7 @@ def artifact_write(*, job: Job, path: str, stream: BinaryIO) -> None:
     if parts[0] in RESERVED_ARTIFACT_FOLDERS:
         raise invalid(f"artifact path '{path}': '{parts[0]}/' is kept by the studio itself; "
                       "log the artifact under another folder (for example outputs/)")
-    root = storage.artifacts_dir(job.name)
+    root = storage.artifacts_dir(job.files)
     root.mkdir(parents=True, exist_ok=True)
     target = root.joinpath(*parts)
     _check_inside(root, target.parent, path)  # an existing folder on the way may be a symlink

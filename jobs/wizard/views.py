@@ -24,9 +24,10 @@ from jobs.wizard.fit import Fit, fit_of
 from jobs.wizard.forms import BasicsForm, ComputeForm, EnvironmentForm
 from jobs.wizard.pages import page, problems_heading, saved, serverless_allowed, step_url, wizard_run
 from jobs.wizard.steps import basics, code, compute, environment
+from quotas import roles
 from quotas import selectors as quota_selectors
 from studio.context import current_workspace
-from studio.errors import ApplicationError, NotFound
+from studio.errors import ApplicationError, Forbidden, NotFound
 
 
 # Runs ------------------------------------------------------------------------------------------
@@ -84,8 +85,8 @@ def _basics(request, run, state, workspace):
     if request.method == "POST":
         form = BasicsForm(request.POST)
         form.is_valid()
-        new, problems = basics.apply(state, form.cleaned_data,
-                                            name_taken=lambda name: Job.objects.filter(name=name).exists())
+        taken = Job.objects.filter(workspace=workspace)  # names are unique per workspace
+        new, problems = basics.apply(state, form.cleaned_data, name_taken=lambda name: taken.filter(name=name).exists())
         if not problems:
             return saved(request, run, new, "basics")
         _add_problems(form, problems)
@@ -220,7 +221,7 @@ def _environment(request, run, state, workspace):
 
 # Review and submit -----------------------------------------------------------------------------
 
-def _review_context(run: str, state: dict, workspace) -> dict:
+def _review_context(run: str, state: dict, workspace, user) -> dict:
     problems = [{"step": key, "title": flow.step(key).title, "url": step_url(run, key), "message": message}
                 for key, message in flow.review_problems(state)]
     spec = state["spec"]
@@ -237,6 +238,9 @@ def _review_context(run: str, state: dict, workspace) -> dict:
         "environment": spec.get("environment"),
         "code_step": code.review(state),
         "fit": _fit(spec, workspace),
+        # readers may fill the wizard in (and download its YAML) but not submit: the button says why
+        "submit_refusal": roles.refusal(role=roles.effective_role(user=user, workspace=workspace), workspace=workspace,
+                                        needed=roles.CONTRIBUTOR, action="submit jobs"),
     }
 
 
@@ -249,7 +253,8 @@ def review(request, run: str, state: dict):
     workspace = current_workspace(request)
     if workspace is None:
         return render(request, "wizard/unavailable.html", {"section": "jobs"})
-    return page(request, run, state, "review", "wizard/review.html", _review_context(run, state, workspace))
+    return page(request, run, state, "review", "wizard/review.html",
+                _review_context(run, state, workspace, request.user))
 
 
 @login_required
@@ -282,7 +287,7 @@ def submit(request, run: str, state: dict):
     workspace = current_workspace(request)
     if workspace is None:
         return render(request, "wizard/unavailable.html", {"section": "jobs"})
-    context = _review_context(run, state, workspace)
+    context = _review_context(run, state, workspace, request.user)
     if context["problems"]:
         return page(request, run, state, "review", "wizard/review.html", context, status=400)
     spec = flow.build_spec(state)
@@ -305,7 +310,8 @@ def submit(request, run: str, state: dict):
             "url": step_url(run, flow.step_of_path(field)) if field and flow.step_of_path(field) != "review"
             else "",
         }
-        return page(request, run, state, "review", "wizard/review.html", context, status=400)
+        return page(request, run, state, "review", "wizard/review.html", context,
+                    status=403 if isinstance(exc, Forbidden) else 400)
     runs.run_end(request, run)
     messages.success(request, f"Job {job.name} submitted.")
     return redirect("jobs:detail", name=job.name)

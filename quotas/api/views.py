@@ -53,7 +53,7 @@ class SpotQuotaSetApi(APIView):
         data.is_valid(raise_exception=True)
         workspace = selectors.workspace_for_user(user=request.user, name=request.query_params.get("workspace"))
         services.quota_set_spot(user=request.user, subscription=workspace.subscription,
-                                limit=data.validated_data["limit"])
+                                limit=data.validated_data["limit"], workspace=workspace)
         return Response(QuotaListOutputSerializer(selectors.quota_list(workspace=workspace)).data)
 
 
@@ -118,5 +118,5 @@ class ComputeDetailApi(APIView):
     @extend_schema(parameters=[WORKSPACE], responses={204: None})
     def delete(self, request, name: str):
         workspace = selectors.workspace_for_user(user=request.user, name=request.query_params.get("workspace"))
-        services.cluster_delete(workspace=workspace, name=name)
+        services.cluster_delete(user=request.user, workspace=workspace, name=name)
         return Response(status=status.HTTP_204_NO_CONTENT)

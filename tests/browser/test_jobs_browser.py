@@ -38,13 +38,13 @@ def held_job(user, workspace, name, **fields):
     ))
 
 
-def release_file(name: str) -> Path:
+def release_file(name: str, workspace) -> Path:
     """What a held job waits for: a file in its own node folder, the only folder a sandboxed node sees."""
-    return storage.work_root() / name / "node-0" / "release"
+    return storage.work_root() / storage.job_folder(name=name, workspace_id=workspace.id) / "node-0" / "release"
 
 
 def test_a_job_page_shows_running_then_completed_with_its_log_appearing_live(page, studio_url, user, workspace):
-    release = release_file("live-detail")
+    release = release_file("live-detail", workspace)
     held_job(user, workspace, "live-detail", display_name="Train the classifier",
              experiment_name="mnist", description="Logs appear while it runs")
     page.goto(f"{studio_url}/jobs/live-detail/")
@@ -76,7 +76,7 @@ def test_a_job_page_shows_running_then_completed_with_its_log_appearing_live(pag
 
 
 def test_the_list_updates_a_jobs_status_live_and_stops_polling(page, studio_url, user, workspace):
-    release = release_file("live-list")
+    release = release_file("live-list", workspace)
     done = submit(user, workspace, "name: quick-echo\ndisplay_name: Quick echo\ncommand: echo hello\n")
     failed = submit(user, workspace, "name: broken-script\nexperiment_name: mnist\ncommand: echo oops; exit 3\n")
     wait_for_status(done.name)

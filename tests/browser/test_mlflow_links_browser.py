@@ -34,7 +34,7 @@ def test_it_opens_the_job_from_the_view_run_link_in_its_log(page, studio_url, us
                      "experiment": f"{studio_url}/#/experiments/{experiment.id}"}, log
 
     page.goto(links["run"])
-    page.wait_for_url(f"{studio_url}/jobs/linked-run/")
+    page.wait_for_url(f"{studio_url}/jobs/linked-run/?workspace=ws-1")
     expect(page.get_by_test_id("job-status")).to_have_text("Completed")
 
     page.goto(links["experiment"])
@@ -59,7 +59,7 @@ def test_it_opens_a_nested_run_after_signing_in(browser, studio_url, user, works
         page.fill("#id_username", user.username)
         page.fill("#id_password", PASSWORD)
         page.click("button[type=submit]")
-        page.wait_for_url(f"{studio_url}/jobs/nested-parent/")
+        page.wait_for_url(f"{studio_url}/jobs/nested-parent/?workspace=ws-1")
         expect(page.locator("h1")).to_contain_text("nested-parent")
     finally:
         context.close()

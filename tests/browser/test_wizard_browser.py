@@ -203,7 +203,7 @@ def test_it_says_a_job_would_wait_behind_a_running_one_with_its_position_and_est
                                                                                      workspace, set_quota):
     preview_set(user=user, key=SERVERLESS, enabled=True)
     set_quota("standardDSv3Family", 4)
-    release = release_file("blocker")
+    release = release_file("blocker", workspace)
     held_job(user, workspace, "blocker", resources="{instance_type: Standard_D4s_v3}",
              limits="{timeout: 600}")
     wait_for_status("blocker", {Status.RUNNING})

@@ -75,6 +75,7 @@ def test_it_says_when_the_studio_is_not_running():
 
 def test_it_uploads_the_job_its_code_and_inputs(studio, tmp_path):
     from jobs import storage
+    from jobs.models import Job
 
     code = (tmp_path / "code.tar.gz").open("wb+")
     code.write(tar_gz({"train.py": "print(1)\n"}).getvalue())
@@ -87,8 +88,9 @@ def test_it_uploads_the_job_its_code_and_inputs(studio, tmp_path):
     created = StudioClient(studio.url, studio.token, workspace="ws-1").create_job(
         spec, sets=["experiment_name=e1", "display_name=first"], name="j1", code=code, inputs={"iris": data})
     assert (created["name"], created["experiment_name"], created["display_name"]) == ("j1", "e1", "first")
-    assert (storage.code_dir("j1") / "train.py").read_text() == "print(1)\n"
-    assert (storage.uploads_dir("j1") / "iris" / "iris.csv").read_text() == "a,b\n"
+    folder = Job.objects.get(name="j1").files
+    assert (storage.code_dir(folder) / "train.py").read_text() == "print(1)\n"
+    assert (storage.uploads_dir(folder) / "iris" / "iris.csv").read_text() == "a,b\n"
 
 
 def test_it_leaves_out_optional_fields(studio):

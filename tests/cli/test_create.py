@@ -56,8 +56,8 @@ def test_it_uploads_the_spec_code_and_local_inputs(studio, run, project):
     assert "Job j1 created: Provisioning" in out and "studio job stream --name j1" in out
     job = studio.job("j1")
     assert (job.spec_yaml, job.workspace.name, job.spec["inputs"]["epochs"]) == (JOB, "ws-2", 3)
-    assert files_under(storage.code_dir("j1")) == {"train.py": b"print('train')\n"}  # .git left out
-    assert files_under(storage.uploads_dir("j1")) == {"iris/iris.csv": b"a,b\n1,2\n", "images/1.png": b"png"}
+    assert files_under(storage.code_dir(job.files)) == {"train.py": b"print('train')\n"}  # .git left out
+    assert files_under(storage.uploads_dir(job.files)) == {"iris/iris.csv": b"a,b\n1,2\n", "images/1.png": b"png"}
     assert "Uploading code: 1 file" in err and "Uploading inputs.images: 1 file" in err
 
 
@@ -174,7 +174,7 @@ def test_it_refuses_a_name_that_is_taken(studio, run, project):
     studio.submit(name="j1")
     code, out, err = create(run, project, "--name", "j1")
     assert (code, out) == (1, "")
-    assert err.endswith("error: name: a job named 'j1' already exists; choose another name or leave it out\n")
+    assert err.endswith("error: name: a job named 'j1' already exists in workspace 'ws-1'; choose another name or leave it out\n")
 
 
 def test_it_streams_after_creating_when_asked(studio, local_executor, run, tmp_path):

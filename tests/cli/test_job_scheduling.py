@@ -124,4 +124,5 @@ def test_it_lets_only_admins_evict(studio, member, run, monkeypatch):
     monkeypatch.setenv("STUDIO_TOKEN", studio.token_for(member))
     code, out, err = run("job", "evict", "-n", "j1")
     assert (code, out) == (1, "")
-    assert err == "error: only admins of subscription 'sub-1' can evict jobs\n"
+    assert err == ("error: only admins of subscription 'sub-1' can evict jobs; "
+                   "you are a contributor of workspace 'ws-1'\n")

@@ -184,4 +184,5 @@ def test_it_shows_why_a_workspace_cap_cannot_exceed_the_subscription(studio, set
 def test_it_shows_that_only_admins_set_quotas(studio, member, run, monkeypatch):
     monkeypatch.setenv("STUDIO_TOKEN", studio.token_for(member))
     code, _, err = run("quota", "set", "--spot", "--limit", "4")
-    assert (code, err) == (1, "error: only admins of subscription 'sub-1' can change its quotas\n")
+    assert (code, err) == (1, "error: only admins of subscription 'sub-1' can change its quotas; "
+                              "you are a contributor of workspace 'ws-1'\n")

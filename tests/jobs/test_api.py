@@ -45,7 +45,7 @@ def test_it_submits_multipart_with_code(api, data_dir):
     response = api.post("/api/v1/jobs", {"spec": ENVIRONMENT + "code: src\ncommand: python train.py\n", "name": "with-code",
                                          "code": tar_gz({"train.py": "print(1)\n"})}, format="multipart")
     assert response.status_code == 201, response.json()
-    assert (data_dir / "snapshots/with-code/code/train.py").read_text() == "print(1)\n"
+    assert (data_dir / "snapshots" / Job.objects.get(name="with-code").files / "code/train.py").read_text() == "print(1)\n"
 
 
 @pytest.mark.parametrize("text,field,words", [
@@ -154,7 +154,7 @@ def test_it_serves_logs_from_an_offset(api, data_dir):
 
 def test_it_lists_and_downloads_outputs_but_nothing_outside(api, data_dir):
     name = post_yaml(api, HELLO).json()["name"]
-    outputs = data_dir / "artifacts" / name / "outputs"
+    outputs = data_dir / "artifacts" / Job.objects.get(name=name).files / "outputs"
     outputs.mkdir(parents=True)
     (outputs / "model.txt").write_text("weights")
     (data_dir / "secret.txt").write_text("no")

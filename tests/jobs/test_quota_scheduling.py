@@ -173,9 +173,9 @@ def test_a_cluster_with_running_jobs_cannot_be_deleted(user, workspace, data_dir
     quota_services.cluster_create(user=user, workspace=workspace, name="cpu-cluster", size="Standard_D2s_v3")
     job = submit(user, workspace, compute="cpu-cluster")
     with pytest.raises(ApplicationError, match="1 job waiting or running"):
-        quota_services.cluster_delete(workspace=workspace, name="cpu-cluster")
+        quota_services.cluster_delete(user=user, workspace=workspace, name="cpu-cluster")
     finish(job)
-    quota_services.cluster_delete(workspace=workspace, name="cpu-cluster")
+    quota_services.cluster_delete(user=user, workspace=workspace, name="cpu-cluster")
     assert not Cluster.objects.exists()
 
 

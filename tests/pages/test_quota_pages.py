@@ -122,10 +122,11 @@ def test_it_shows_the_regional_total_the_spot_pool_and_meters_by_level(signed_in
 
 @pytest.mark.parametrize("used, limit, percent, level", [
     (0, 20, 0, ""), (14, 20, 70, ""), (15, 20, 75, "high"), (20, 20, 100, "full"), (30, 20, 100, "full"),
-    (0, 0, 0, ""), (2, 0, 100, "full"),
+    (0, 0, 0, ""), (2, 0, 100, "full"), (1, 3, 33.3, ""),
 ])
 def test_a_meter_is_high_from_75_and_full_from_100_percent(used, limit, percent, level):
-    assert meter(used, limit) == {"used": used, "limit": limit, "percent": percent, "level": level}
+    assert meter(used, limit) == {"used": used, "limit": limit, "percent": percent, "level": level,
+                                  "step": round(percent)}
 
 
 def test_it_hides_families_without_quota_until_asked(signed_in, workspace):
@@ -277,12 +278,14 @@ def test_a_member_sees_no_edit_controls_and_a_forged_post_is_refused(client, mem
     assert "hx-post" not in html and "edit-quota" not in html and "<input" not in family_row(html, FAMILY)
     assert 'name="limit"' not in html  # no Spot form either
 
-    forged = ((ROW_URL, {"subscription_limit": "999", "workspace_cap": "5"}), ("/quota/spot/", {"limit": "99"}))
-    for url, data in forged:
+    forged = ((ROW_URL, {"subscription_limit": "999", "workspace_cap": "5"},
+               "Only owners of workspace &#x27;ws-1&#x27; can set its quota caps; you are a contributor"),
+              ("/quota/spot/", {"limit": "99"}, "Only admins of subscription &#x27;sub-1&#x27; can change its quotas"))
+    for url, data, refusal in forged:
         for headers in ({}, htmx("quota-row")):
             response = client.post(url, data, **headers)
             assert response.status_code == 403
-            assert "Only admins of subscription &#x27;sub-1&#x27; can change its quotas" in response.content.decode()
+            assert refusal in response.content.decode()
     assert SubscriptionQuota.objects.get(subscription=workspace.subscription, family_id=FAMILY).limit == 20
     assert not WorkspaceQuota.objects.exists()
     assert Subscription.objects.get(id=workspace.subscription_id).spot_vcpu_limit == 20

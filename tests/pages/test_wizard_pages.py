@@ -574,7 +574,7 @@ def test_a_full_run_submits_exactly_one_job_with_the_right_spec(client_in, serve
     }
     assert load_command_job(job.spec_yaml).to_dict() == job.spec
     assert (job.compute, job.tier, job.requested_instance_type) == ("serverless", "Spot", "Standard_D2s_v3")
-    assert (storage.code_dir(job.name) / "train.py").read_text() == "print('hello')\n"
+    assert (storage.code_dir(job.files) / "train.py").read_text() == "print('hello')\n"
     # the run ends: its uploads are gone and submitting again creates nothing
     assert not runs.run_dir(run).exists()
     again = client_in.post(reverse("wizard:submit", kwargs={"run": run}))

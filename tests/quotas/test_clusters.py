@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import functools
+
 import pytest
 from django.utils import timezone
 
@@ -61,7 +63,7 @@ def test_it_refuses_to_delete_a_cluster_with_running_nodes(user, workspace, clus
     node(workspace, user, 2, job="job-1")  # one job on two nodes is one job
 
     with pytest.raises(Conflict) as refused:
-        services.cluster_delete(workspace=workspace, name="cpu-cluster")
+        services.cluster_delete(user=user, workspace=workspace, name="cpu-cluster")
 
     assert refused.value.message == ("compute 'cpu-cluster' has 1 job waiting or running; cancel them or wait for "
                                      "them to end first")
@@ -69,15 +71,15 @@ def test_it_refuses_to_delete_a_cluster_with_running_nodes(user, workspace, clus
     assert Cluster.objects.filter(id=cluster.id).exists()
 
 
-def test_it_refuses_to_delete_a_cluster_that_jobs_wait_for(workspace, cluster):
+def test_it_refuses_to_delete_a_cluster_that_jobs_wait_for(user, workspace, cluster):
     services.queued_demand_replace(demand={("cluster", "ws-1", "cpu-cluster"): (4, 2)})
 
     with pytest.raises(Conflict, match="has 2 jobs waiting or running"):
-        services.cluster_delete(workspace=workspace, name="cpu-cluster")
+        services.cluster_delete(user=user, workspace=workspace, name="cpu-cluster")
     assert Cluster.objects.filter(id=cluster.id).exists()
 
     services.queued_demand_replace(demand={})
-    services.cluster_delete(workspace=workspace, name="cpu-cluster")
+    services.cluster_delete(user=user, workspace=workspace, name="cpu-cluster")
     assert not Cluster.objects.exists()
 
 
@@ -86,7 +88,7 @@ def test_it_deletes_a_cluster_whose_jobs_ended(user, workspace, cluster):
     node(workspace, user, 2, compute="other-cluster")
     services.queued_demand_replace(demand={("cluster", "ws-1", "other-cluster"): (1, 1)})
 
-    services.cluster_delete(workspace=workspace, name="cpu-cluster")
+    services.cluster_delete(user=user, workspace=workspace, name="cpu-cluster")
 
     assert not Cluster.objects.exists()
     assert UsageRecord.objects.count() == 2  # the ledger keeps its history
@@ -97,7 +99,7 @@ def test_a_cluster_of_another_workspace_is_not_found(user, workspace, django_use
     other = services.workspace_ensure(subscription_name="sub-2", workspace_name="ws-2", admin=eve)
     services.cluster_create(user=eve, workspace=other, name="secret-cluster", size="Standard_DS3_v2")
 
-    for lookup in (selectors.cluster_get, services.cluster_delete):
+    for lookup in (selectors.cluster_get, functools.partial(services.cluster_delete, user=user)):
         with pytest.raises(NotFound, match="compute 'secret-cluster' was not found in workspace 'ws-1'"):
             lookup(workspace=workspace, name="secret-cluster")
     assert selectors.cluster_list(workspace=workspace) == []
@@ -111,7 +113,22 @@ def test_a_job_on_a_cluster_blocks_its_deletion_until_it_ends(user, workspace, d
     assert selectors.cluster_get(workspace=workspace, name="cpu-cluster").busy_nodes == 1
 
     with pytest.raises(Conflict, match="1 job waiting or running"):
-        services.cluster_delete(workspace=workspace, name="cpu-cluster")
+        services.cluster_delete(user=user, workspace=workspace, name="cpu-cluster")
     finish(job)
-    services.cluster_delete(workspace=workspace, name="cpu-cluster")
+    services.cluster_delete(user=user, workspace=workspace, name="cpu-cluster")
+    assert not Cluster.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["contributor", "reader"])
+def test_only_owners_create_and_delete_clusters(user, workspace, cluster, make_user, role):
+    from studio.errors import Forbidden
+
+    someone = make_user("someone", member_of=[workspace], role=role)
+    with pytest.raises(Forbidden, match=f"^only owners of workspace 'ws-1' can delete clusters; you are a {role}$"):
+        services.cluster_delete(user=someone, workspace=workspace, name="cpu-cluster")
+    with pytest.raises(Forbidden, match=f"^only owners of workspace 'ws-1' can create clusters; you are a {role}$"):
+        services.cluster_create(user=someone, workspace=workspace, name="gpu-cluster", size="Standard_DS3_v2")
+    assert sorted(Cluster.objects.values_list("name", flat=True)) == ["cpu-cluster"]
+    owner = make_user("olga", member_of=[workspace], role="owner")
+    services.cluster_delete(user=owner, workspace=workspace, name="cpu-cluster")
     assert not Cluster.objects.exists()

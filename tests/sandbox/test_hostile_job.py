@@ -139,9 +139,9 @@ def victim(outsider, outsider_workspace):
                              status=Status.RUNNING, experiment_name="bob", spec={"command": "python train.py"})
     Node.objects.create(job=job, index=0, status=Status.RUNNING, worker=f"local:{socket.gethostname()}:1",
                         heartbeat_at=timezone.now())
-    for path in (storage.artifacts_dir(job.name) / "outputs" / "secret.txt",
-                 storage.code_dir(job.name) / "train.py",
-                 storage.work_root() / job.name / "node-0" / "wd" / "model.bin",
+    for path in (storage.artifacts_dir(job.files) / "outputs" / "secret.txt",
+                 storage.code_dir(job.files) / "train.py",
+                 storage.work_root() / job.files / "node-0" / "wd" / "model.bin",
                  storage.datastores_dir() / "store" / "data.csv"):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("bob's secret data")
@@ -161,7 +161,7 @@ def test_it_finds_nothing_and_can_do_nothing(api, studio, bwrap, checkout, victi
         "".join(f"  {name}: '{value}'\n" for name, value in variables.items())
 
     job, log = run_job(api, spec, code=tar_gz({"probe.py": PROBE}))
-    report = json.loads((storage.artifacts_dir(job.name) / "outputs" / "report.json").read_text())
+    report = json.loads((storage.artifacts_dir(job.files) / "outputs" / "report.json").read_text())
     assert "probed" in log
 
     refused = ["secret key", "secret key, relative", "sqlite database", "studio code", "postgres socket",
@@ -172,7 +172,7 @@ def test_it_finds_nothing_and_can_do_nothing(api, studio, bwrap, checkout, victi
     # Of the checkout it sees only the interpreter it runs; of the data folder only its own node.
     assert report["checkout listing"]["got"] == [".venv"]
     assert report["data folder listing"]["got"] == ["work"]
-    assert report["work listing"]["got"] == [job.name]
+    assert report["work listing"]["got"] == [job.files]
     # No process it can see carries a server secret, nor does its own environment.
     seen = json.dumps([report[name].get("got") for name in
                        ("parent environ", "pid 1 environ", "every environ", "own environment")])

@@ -49,11 +49,11 @@ def test_it_runs_a_training_script_sandboxed(api, studio, bwrap):
     spec = ("code: src\ncommand: python train.py\ninputs:\n  data:\n    type: uri_folder\n    path: ./data\n")
     job, log = run_job(api, spec, code=tar_gz({"train.py": TRAIN}),
                        **{"inputs.data": tar_gz({"rows.csv": "1\n2\n3\n"})})
-    result = (storage.artifacts_dir(job.name) / "outputs" / "result.txt").read_text()
+    result = (storage.artifacts_dir(job.files) / "outputs" / "result.txt").read_text()
     assert result == "3 rows, squares [0, 1, 4, 9], child True, tmp /tmp", log
     assert "input read-only: OSError" in log
     assert f"python {sys.executable}\n" in log  # the studio's own interpreter, read-only inside
     assert [p.value for p in MetricPoint.objects.filter(job=job, key="rows")] == [3.0]
     notes = list(JobEvent.objects.filter(job=job).values_list("message", flat=True))
     assert any("node 0 is sandboxed" in note for note in notes), notes
-    assert not (storage.work_root() / job.name).exists()
+    assert not (storage.work_root() / job.files).exists()

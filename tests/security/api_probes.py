@@ -121,7 +121,7 @@ PROBES: dict[str, list[Probe]] = {
 }
 # Routes under api/ that hold nothing of any workspace; bob still gets nothing of ada's from them.
 PUBLIC = {
-    "api/schema/": "the OpenAPI schema: the same document for everyone, about no workspace",
+    "api/schema/": "the OpenAPI schema: the same document for every signed-in user, about no workspace",
 }
 
 # charlie is in ada's workspace but administers nothing: what needs an admin of sub-1 is a 403.

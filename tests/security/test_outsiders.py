@@ -101,4 +101,4 @@ def test_it_lets_ada_reach_what_bob_is_refused(ada_world, api, client, user):
     assert "ada-secret-log-line" in client.get(f"/jobs/{values['job']}/").content.decode()
     assert values["cluster"] in client.get(f"/compute/{values['cluster']}/delete/").content.decode()
     link = client.get(f"/mlflow/experiments/{values['experiment_id']}/runs/{values['run_id']}/")
-    assert link.status_code == 302 and link["Location"] == f"/jobs/{values['job']}/"
+    assert link.status_code == 302 and link["Location"] == f"/jobs/{values['job']}/?workspace={values['workspace']}"

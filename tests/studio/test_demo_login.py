@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.contrib.auth import authenticate
+from django.http import HttpRequest
 from django.core.management import call_command
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def setup() -> tuple[str, str]:
 
 
 def signs_in(password: str) -> bool:
-    return authenticate(username="demo", password=password) is not None
+    return authenticate(HttpRequest(), username="demo", password=password) is not None  # axes wants the request
 
 
 def test_it_keeps_the_demo_login_where_the_setting_says(login_file):

@@ -243,7 +243,9 @@ def test_it_lets_a_user_read_with_their_api_token_but_not_write(job, as_job, use
 
 
 def test_it_answers_for_a_run_that_does_not_exist(as_job):
-    message = error(as_job.get(f"{M}/runs/get", {"run_id": "nope"}), 404, "RESOURCE_DOES_NOT_EXIST")
+    """A job's token reaches its own runs only: any other run id is refused alike, whether a run of
+    that id exists elsewhere or not (so a job cannot learn the names of other workspaces' jobs)."""
+    message = error(as_job.get(f"{M}/runs/get", {"run_id": "nope"}), 403, "PERMISSION_DENIED")
     assert "nope" in message
     error(as_job.get(f"{M}/runs/get"), 400, "INVALID_PARAMETER_VALUE")
 

@@ -26,13 +26,13 @@ def signed_in(client, user):
 
 def test_it_opens_the_job_of_its_own_run(signed_in, job, experiment):
     response = signed_in.get(f"/mlflow/experiments/{experiment.id}/runs/{job.name}/")
-    assert (response.status_code, response["Location"]) == (302, f"/jobs/{job.name}/")
+    assert (response.status_code, response["Location"]) == (302, f"/jobs/{job.name}/?workspace={job.workspace.name}")
 
 
 def test_it_opens_the_job_of_a_run_its_script_created(signed_in, job, experiment):
     nested = services.run_create(job=job, experiment=experiment, run_name="trial-1")
     response = signed_in.get(f"/mlflow/experiments/{experiment.id}/runs/{nested.run_id}/")
-    assert (response.status_code, response["Location"]) == (302, f"/jobs/{job.name}/")
+    assert (response.status_code, response["Location"]) == (302, f"/jobs/{job.name}/?workspace={job.workspace.name}")
 
 
 def test_it_lists_the_jobs_of_an_experiment_in_its_workspace(signed_in, job, make_job, experiment):
