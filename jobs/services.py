@@ -354,9 +354,8 @@ def nodes_resend(*, now=None) -> list[int]:
     now = now or timezone.now()
     timeout = settings.STUDIO_NODE_CLAIM_TIMEOUT_SECONDS
     cutoff = now - timedelta(seconds=timeout)
-    stale = list(Node.objects.filter(status=Status.PROVISIONING, worker="", cancel_requested=False)
-                 .filter(Q(sent_at__lt=cutoff) | Q(sent_at__isnull=True, job__admitted_at__lt=cutoff))
-                 .order_by("job__priority", "id").values_list("id", "pool"))
+    stale = list(_unclaimed().filter(Q(sent_at__lt=cutoff) | Q(sent_at__isnull=True, job__admitted_at__lt=cutoff))
+                 .values_list("id", "pool"))
     if not stale:
         return []
     by_pool: dict[str, list[int]] = {}
@@ -374,6 +373,18 @@ def nodes_resend(*, now=None) -> list[int]:
         dispatch.note_resend([node_id for node_id, _ in resend], timeout)
         wake.wake_workers(resend)
     return [node_id for node_id, _ in resend]
+
+
+def _unclaimed():
+    return Node.objects.filter(status=Status.PROVISIONING, worker="", cancel_requested=False) \
+        .order_by("job__priority", "id")
+
+
+def nodes_unclaimed_for(*, pools: set[str], admitted_before, limit: int) -> list[int]:
+    """Nodes of ``pools`` admitted before ``admitted_before`` that no worker claimed: what a worker
+    whose broker connection went quiet takes from the database itself (``jobs.tasks``)."""
+    return list(_unclaimed().filter(pool__in=pools, job__admitted_at__lt=admitted_before)
+                .values_list("id", flat=True)[:limit])
 
 
 def node_reap(*, now=None) -> None:

@@ -27,15 +27,16 @@ from tests.runtime.test_no_orphans import marked
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def wait_until(condition, timeout: float, what: str, interval: float = 0.05):
-    """Poll ``condition`` until it returns something true; fail naming ``what`` after ``timeout``."""
+def wait_until(condition, timeout: float, what, interval: float = 0.05):
+    """Poll ``condition`` until it returns something true; fail naming ``what`` after ``timeout``
+    (a callable ``what`` says what it sees then, not what it saw when the wait began)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
+            raise AssertionError(f"{what() if callable(what) else what}: not within {timeout} s")
         time.sleep(interval)
 
 
@@ -130,7 +131,8 @@ class Processes:
     def worker(self, name: str, broker_url: str, *options: str) -> subprocess.Popen:
         return self.start(name, [sys.executable, "-m", "celery", "-A", "studio", "worker", "-n", f"{name}@%h",
                                  "--without-gossip", "--without-mingle", "--loglevel", "WARNING", *options],
-                          CELERY_BROKER_URL=broker_url)
+                          CELERY_BROKER_URL=broker_url,
+                          STUDIO_NODE_CLAIM_TIMEOUT_SECONDS="2")  # as the studio side (celery_studio) has it
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name} (exit {p.poll()}):\n{p.log_path.read_text()[-3000:]}" for p in self.started)

@@ -26,6 +26,17 @@ def statuses() -> dict[str, int]:
     return counts
 
 
+def stuck() -> str:
+    """What the jobs not ended yet are doing: for a failure message."""
+    lines = []
+    for job in Job.objects.exclude(status__in=TERMINAL).order_by("id")[:12]:
+        nodes = [(n.index, n.status, n.worker or "-", n.sent_at and n.sent_at.isoformat(timespec="seconds"))
+                 for n in job.nodes.filter(attempt=job.attempt)]
+        events = [(e.at.isoformat(timespec="seconds"), e.code) for e in job.events.order_by("-id")[:3]]
+        lines.append(f"{job.name} {job.status} {job.pending_code} nodes={nodes} last events={events}")
+    return "\n".join(lines)
+
+
 def ended() -> int:
     return Job.objects.filter(status__in=TERMINAL).count()
 
@@ -34,7 +45,7 @@ def test_a_burst_survives_two_broker_restarts(api, celery_studio, redis_server, 
     set_quota("standardDSv3Family", 40)  # 20 two-vCPU nodes at once: quota is held while a node waits
     workers = [processes.worker(f"w{k}", redis_server.url, "-c", "3") for k in range(2)]
     names = [submit(api, "echo hi", marker) for _ in range(40)]
-    wait_until(lambda: ended() >= 10, 60, f"10 jobs ending before the first restart ({statuses()})")
+    wait_until(lambda: ended() >= 10, 60, lambda: f"10 jobs ending before the first restart ({statuses()})\n{stuck()}\n{processes.logs()}")
 
     during_outage: list[float] = []
     outage_names: list[str] = []
@@ -48,11 +59,12 @@ def test_a_burst_survives_two_broker_restarts(api, celery_studio, redis_server, 
 
     redis_server.restart(down_for=submit_while_down)
     names += [submit(api, "echo hi", marker) for _ in range(30)]
-    wait_until(lambda: ended() >= 50, 60, f"50 jobs ending before the second restart ({statuses()})")
+    wait_until(lambda: ended() >= 50, 60, lambda: f"50 jobs ending before the second restart ({statuses()})\n{stuck()}\n{processes.logs()}")
     redis_server.restart(down_for=submit_while_down)
     names += [submit(api, "echo hi", marker) for _ in range(BURST - len(names))]
 
-    wait_until(lambda: ended() == BURST, 120, f"every job ending ({statuses()})\n{processes.logs()}", interval=0.2)
+    wait_until(lambda: ended() == BURST, 120, lambda: f"every job ending ({statuses()})\n{stuck()}\n{processes.logs()}",
+               interval=0.2)
     jobs = Job.objects.filter(name__in=names)
     assert {job.status for job in jobs} == {Status.COMPLETED}, [(j.name, j.status, j.error) for j in jobs
                                                                 if j.status != Status.COMPLETED]
@@ -112,5 +124,23 @@ def test_a_worker_stopped_gracefully_requeues_its_running_job(api, celery_studio
     assert JobEvent.objects.filter(job=job, code=Cause.REQUEUED).count() == 1
     first_attempt = Node.objects.get(job=job, attempt=1)
     assert (first_attempt.status, first_attempt.failure_kind) == (Status.CANCELED, "interrupted")
+    processes.stop_all()
+    none_left(marker)
+
+
+def test_with_the_broker_gone_for_good_workers_take_their_nodes_from_the_database(api, celery_studio, redis_server,
+                                                                                  processes, marker):
+    """The broker is only a doorbell: with it down and never back (or a consumer that went quiet
+    after a restart), a worker with free slots takes its pools' unclaimed nodes from the database."""
+    worker = processes.worker("w", redis_server.url, "-c", "2")
+    first = submit(api, "echo before", marker)
+    wait_until(lambda: Job.objects.get(name=first).status == Status.COMPLETED, 30, "a job through the broker")
+    redis_server.stop()
+    names = [submit(api, "echo hi", marker) for _ in range(3)]  # 201: the database holds them
+    wait_until(lambda: Job.objects.filter(name__in=names, status__in=TERMINAL).count() == 3, 40,
+               lambda: f"every job ending with no broker\n{stuck()}\n{processes.logs()}", interval=0.2)
+    assert set(Job.objects.filter(name__in=names).values_list("status", flat=True)) == {Status.COMPLETED}
+    assert "taking them from the database" in processes.logs()
+    assert worker.poll() is None
     processes.stop_all()
     none_left(marker)
