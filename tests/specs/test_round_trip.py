@@ -32,7 +32,7 @@ data_inputs = st.fixed_dictionaries(
         "description": text,
     },
 )
-typed_literals = st.sampled_from([("integer", st.integers()), ("number", numbers), ("boolean", st.booleans()), ("string", text)]).flatmap(
+typed_literals = st.sampled_from([("integer", st.integers(-(2**63), 2**63 - 1)), ("number", numbers), ("boolean", st.booleans()), ("string", text)]).flatmap(
     lambda pair: st.fixed_dictionaries({"type": st.just(pair[0]), "value": pair[1]}, optional={"optional": st.booleans()})
 )
 outputs = st.none() | st.fixed_dictionaries(
