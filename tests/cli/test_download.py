@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from studio.cli import main as cli_main
 from tests.jobs.helpers import wait_for_status
 
 MAKES_OUTPUTS = """\
@@ -56,3 +57,24 @@ def test_it_names_a_path_the_job_does_not_have(studio, run, tmp_path):
 def test_it_refuses_a_download_path_outside_the_outputs(nowhere, run, path):
     code, _, err = run("job", "download", "-n", "j1", "--path", path)
     assert code == 1 and err.startswith("error: --path: ")
+
+
+def test_it_takes_az_ml_flags_download_path_output_name_and_all(finished, run, tmp_path):
+    code, out, _ = run("job", "download", "-n", "j1", "--output-name", "model", "--download-path", str(tmp_path / "a"),
+                       "-o", "json")
+    assert code == 0 and json.loads(out)["files"] == ["named-outputs/model/w.bin"]
+    assert (tmp_path / "a" / "named-outputs" / "model" / "w.bin").read_bytes() == b"w"
+    code, out, _ = run("job", "download", "-n", "j1", "--all", "--download-path", str(tmp_path / "b"), "-o", "json")
+    assert code == 0 and {"outputs/m.pkl", "named-outputs/model/w.bin"} <= set(json.loads(out)["files"])
+
+
+def test_it_refuses_an_output_name_that_is_not_one(nowhere, run):
+    code, _, err = run("job", "download", "-n", "j1", "--output-name", "../x")
+    assert code == 1 and err.startswith("error: --output-name: '../x' is not an output name")
+
+
+def test_it_takes_one_of_path_output_name_and_all(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main.main(["job", "download", "-n", "j1", "--output-name", "model", "--path", "outputs"])
+    assert exit_info.value.code == 2
+    assert "argument --path: not allowed with argument --output-name" in capsys.readouterr().err

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
 import time
@@ -55,7 +56,8 @@ Ctrl-C stops following (the job keeps running).""",
     "download": """examples:
   studio job download --name happy_cat_1                  # everything, into ./happy_cat_1
   studio job download -n happy_cat_1 --path outputs/model.pkl --output-path ./models
-  studio job download -n happy_cat_1 --path named-outputs/model_dir""",
+  studio job download -n happy_cat_1 --path named-outputs/model_dir
+  studio job download -n happy_cat_1 --output-name model_dir --download-path ./out   # as az ml job download""",
     "explain": """examples:
   studio job explain --file job.yml --set resources.instance_count=4
 
@@ -106,8 +108,13 @@ def register(commands, parents) -> None:
 
     p = add_command(job_commands, "download", "download a job's outputs and logs", parents, EXAMPLES["download"])
     p.add_argument("-n", "--name", required=True, help="the job's name")
-    p.add_argument("-p", "--output-path", help="the folder to write into (default: ./<name>)")
-    p.add_argument("--path", help="one file or folder, like outputs/model.pkl (default: everything)")
+    p.add_argument("-p", "--download-path", "--output-path", dest="output_path",
+                   help="the folder to write into (default: ./<name>); --output-path is an alias")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--path", help="one file or folder, like outputs/model.pkl (default: everything)")
+    which.add_argument("--output-name", help="one named output, like model (the folder named-outputs/model)")
+    which.add_argument("--all", action="store_true",
+                       help="everything: logs, outputs and every named output (as az ml; also the default)")
     p.set_defaults(handler=cmd_download)
 
     p = add_command(job_commands, "explain", "ask whether a job would run now, wait or be refused", parents,
@@ -357,7 +364,9 @@ def cmd_download(args) -> int:
 
     client = make_client(args)
     dest = Path(args.output_path or args.name)
-    wanted = (args.path or "").strip().strip("/")
+    if args.output_name is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+", args.output_name):
+        raise CliError(f"--output-name: '{args.output_name}' is not an output name; `studio job show` lists them")
+    wanted = (f"named-outputs/{args.output_name}" if args.output_name else args.path or "").strip().strip("/")
     relative = PurePosixPath(wanted)
     if wanted and (relative.is_absolute() or ".." in relative.parts):
         raise CliError(f"--path: '{args.path}' must be a path inside the job's outputs, like outputs/model.pkl")
