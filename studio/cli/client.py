@@ -149,7 +149,7 @@ class StudioClient:
             message += ("\n  check your API token: --token, STUDIO_TOKEN or the saved profile "
                         "(`manage.py studio_setup` on the server writes one)")
         return CliError(message, summary=error["message"], code=error["code"],
-                        recommendations=error["recommendations"], errors=error["errors"])
+                        recommendations=error["recommendations"], errors=error["errors"], status=response.status_code)
 
     # -- endpoints ---------------------------------------------------------------------------
 
@@ -249,8 +249,8 @@ class StudioClient:
             body["workspace"] = workspace
         return self._json("POST", "/computes", json=body)
 
-    def get_compute(self, name: str) -> dict:
-        return self._json("GET", f"/computes/{_q(name)}")
+    def get_compute(self, name: str, *, workspace: str | None = None) -> dict:
+        return self._json("GET", f"/computes/{_q(name)}", params=_params(workspace=workspace or self.workspace))
 
     def delete_compute(self, name: str) -> None:
         self._request("DELETE", f"/computes/{_q(name)}").close()

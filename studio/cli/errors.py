@@ -12,8 +12,10 @@ class CliError(Exception):
     are the same failure as data, for the error document ``--output json`` prints (``to_dict``)."""
 
     def __init__(self, message: str, exit_code: int = 1, *, plain: bool = False, summary: str | None = None,
-                 code: str | None = None, recommendations: Sequence[str] = (), errors: Sequence[Any] = ()):
+                 code: str | None = None, recommendations: Sequence[str] = (), errors: Sequence[Any] = (),
+                 status: int | None = None):
         super().__init__(message)
+        self.status = status  # the studio's HTTP status, when the error is its answer
         self.message = message
         self.exit_code = exit_code
         self.plain = plain

@@ -41,6 +41,19 @@ def test_it_creates_a_compute_with_az_ml_defaults(studio, run):
     assert (fields["Idle time before scale down"], fields["Max instances"], fields["State"]) == ("120 s", "1", "steady")
 
 
+def test_it_creates_a_compute_as_az_ml_does_without_a_size(studio, run):
+    code, _, err = run("compute", "create", "--name", "cpu-cluster", "--type", "AmlCompute", "--min-instances", "0",
+                       "--max-instances", "8")
+    assert code == 0, err
+    assert clusters() == {"cpu-cluster": ("ws-1", "Standard_DS3_v2", 0, 8, 120)}
+
+
+def test_it_refuses_a_compute_type_it_does_not_have(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compute", "create", "--name", "ci", "--type", "computeinstance"])
+    assert exit_info.value.code == 2 and "invalid choice: 'computeinstance'" in capsys.readouterr().err
+
+
 def test_it_creates_a_compute_in_a_workspace(studio, run):
     studio.workspace_named("ws-2")
     code, out, _ = run("compute", "create", "-n", "gpu", "--size", "Standard_NC4as_T4_v3", "--min-instances", "1",

@@ -183,3 +183,20 @@ def test_it_streams_after_creating_when_asked(studio, local_executor, run, tmp_p
     assert code == 4
     assert out.startswith("Job j1 created: ")  # then what the job printed, then how it ended
     assert out.endswith("\nhi\nJob j1 Failed: the command exited with code 4 (exit code 4)\n")
+
+
+def test_it_refuses_a_cluster_that_does_not_exist_before_uploading_anything(studio, run, project):
+    from jobs.models import Job
+
+    (project / "job.yml").write_text(JOB + "compute: azureml:cpu-cluster\n")
+    code, out, err = create(run, project, "--name", "j1")
+    assert (code, out) == (1, "")
+    assert "error: compute: there is no compute cluster 'cpu-cluster' in the workspace" in err
+    assert "studio compute create --name cpu-cluster --type amlcompute" in err
+    assert "Uploading" not in err and not Job.objects.exists()
+
+    assert run("compute", "create", "--name", "cpu-cluster", "--type", "amlcompute", "--min-instances", "0",
+               "--max-instances", "8")[0] == 0  # as upstream's setup script makes it
+    code, out, err = create(run, project, "--name", "j1")
+    assert code == 0, err
+    assert "Compute: cpu-cluster" in out

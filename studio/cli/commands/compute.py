@@ -26,13 +26,19 @@ Without --yes the CLI asks on a terminal, and refuses when its input is not a te
 }
 
 
+DEFAULT_SIZE = "Standard_DS3_v2"  # what `az ml compute create --type amlcompute` makes without --size
+
+
 def register(commands, parents) -> None:
     compute = add_group(commands, "compute", "create and manage named compute clusters",
                         "{create,list,show,delete,list-sizes}", parents)
     p = add_command(compute, "create", "create a compute cluster of one VM size that scales between min and max nodes",
                     parents, EXAMPLES["create"])
     p.add_argument("-n", "--name", required=True, help="the cluster's name")
-    p.add_argument("--size", required=True, help="its VM size, like Standard_DS3_v2 (see studio vm-size list)")
+    p.add_argument("--type", default="amlcompute", choices=["amlcompute"], type=str.lower,
+                   help="amlcompute, a cluster that scales between min and max nodes (the only kind here)")
+    p.add_argument("--size", default=DEFAULT_SIZE,
+                   help=f"its VM size, like Standard_DS3_v2 (see studio vm-size list; default {DEFAULT_SIZE}, as Azure's)")
     p.add_argument("--min-instances", type=non_negative, default=0, help="nodes kept even when idle (default 0)")
     p.add_argument("--max-instances", type=positive, default=1, help="most nodes at once (default 1)")
     p.add_argument("--idle-time-before-scale-down", type=non_negative, default=120, metavar="SECONDS",

@@ -198,6 +198,7 @@ def cmd_create(args) -> int:
     local_sets = with_name(args.sets, args.name)  # as the studio applies --name
     text, spec, path = load_job_file(args.file, local_sets)
     client = make_client(args)
+    cluster_check(client, spec, workspace=args.workspace)
     with contextlib.ExitStack() as stack:
         code, inputs = pack_uploads(spec, path.resolve().parent, stack)
         job = client.create_job(
@@ -211,6 +212,21 @@ def cmd_create(args) -> int:
     if json_mode(args):
         emit_json(job)
     return 0
+
+
+def cluster_check(client, spec, *, workspace: str | None) -> None:
+    """A job naming a cluster that does not exist is refused before anything is uploaded."""
+    name = getattr(spec, "compute_name", None)
+    if not name:
+        return
+    try:
+        client.get_compute(name, workspace=workspace)
+    except CliError as exc:
+        if exc.status != 404:
+            raise
+        raise CliError(f"compute: there is no compute cluster '{name}' in the workspace; create it with "
+                       f"`studio compute create --name {name} --type amlcompute --min-instances 0 --max-instances 4`, "
+                       "or leave compute out to run on serverless") from exc
 
 
 VERDICT_WAIT_SECONDS = 5.0
