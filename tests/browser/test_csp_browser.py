@@ -73,7 +73,8 @@ def test_the_main_pages_load_with_no_violation(watched, studio_url, user, worksp
         page.wait_for_load_state("networkidle")  # the compute step's fit panel and size list load by htmx
     page.get_by_role("button", name="Next: Code").click()
     expect(page.locator(".wizard-steps li.current")).to_have_text("Code, command and inputs")
-    assert page.evaluate("document.documentElement.classList.contains('wizard-js')")  # wizard-code.js ran
+    # wizard-code.js runs (the step may be shown before its script has been fetched and run)
+    page.wait_for_function("document.documentElement.classList.contains('wizard-js')")
     assert violations(page) == [], "wizard steps"
 
     # An htmx fragment swapped in: the quota row's edit form (ada administers sub-1).
