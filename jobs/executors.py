@@ -15,10 +15,12 @@ import shutil
 import socket
 import threading
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.db.models import Q
+from django.utils import timezone
 
 from jobs import services, storage, transitions
 from jobs.lifecycle import TERMINAL, FailureKind, Outcome, Status
@@ -180,6 +182,64 @@ def work_folders_sweep() -> int:
 
 def worker_name(kind: str) -> str:
     return f"{kind}:{socket.gethostname()}:{os.getpid()}"
+
+
+class CeleryWorkerNodes:
+    """The nodes a Celery worker runs, by message or — when its broker went quiet — from the database.
+
+    The database is the queue, the broker only a doorbell. A worker's consumer can go quiet after a
+    broker restart without noticing (a thread-pool worker that never reconnects: the process lives,
+    nothing is consumed), and then every resend lands on a broker nobody reads. So a worker with
+    free slots also takes, from the database, the nodes of its pools that stayed unclaimed for twice
+    STUDIO_NODE_CLAIM_TIMEOUT_SECONDS (a healthy broker delivers in milliseconds). A claim is a
+    compare-and-swap: a message that arrives too runs nothing twice."""
+
+    def __init__(self, stopping: threading.Event) -> None:
+        self.stopping = stopping
+        self.lock = threading.Lock()
+        self.busy = 0
+        self.slots = 1
+
+    def run(self, node_id: int) -> None:
+        """Run one node here (a message's, or one taken from the database), counted in the slots."""
+        with self.lock:
+            self.busy += 1
+        try:
+            node_execute(node_id, worker_name("celery"), self.stopping)
+        finally:
+            with self.lock:
+                self.busy -= 1
+
+    def watch(self, *, pools: set[str], slots: int) -> None:
+        """Start taking ``pools``' unclaimed nodes from the database, in a thread of its own."""
+        self.slots = slots
+        threading.Thread(target=self._watch, args=(pools,), name="unclaimed-nodes", daemon=True).start()
+
+    def _watch(self, pools: set[str]) -> None:
+        timeout = settings.STUDIO_NODE_CLAIM_TIMEOUT_SECONDS
+        while not self.stopping.wait(timeout):
+            try:
+                close_old_connections()
+                with self.lock:
+                    free = max(0, self.slots - self.busy)
+                if not free:
+                    continue
+                cutoff = timezone.now() - timedelta(seconds=2 * timeout)
+                node_ids = services.nodes_unclaimed_for(pools=pools, admitted_before=cutoff, limit=free)
+                if node_ids:
+                    log.warning("%d node(s) of this worker's pools unclaimed for %g s although the broker was "
+                                "sent them: taking them from the database", len(node_ids), 2 * timeout)
+                for node_id in node_ids:
+                    threading.Thread(target=self._run_in_thread, args=(node_id,), name=f"node-{node_id}",
+                                     daemon=True).start()
+            except Exception:  # the broker path goes on; the next round retries
+                log.exception("taking unclaimed nodes from the database failed")
+
+    def _run_in_thread(self, node_id: int) -> None:
+        try:
+            self.run(node_id)
+        finally:
+            connection.close()
 
 
 class LocalExecutor:

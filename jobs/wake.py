@@ -103,10 +103,6 @@ class Doorbell:
             except OSError as exc:
                 log.warning("no doorbell (%s); the worker falls back to polling", exc)
 
-    def wait(self, timeout: float) -> bool:
-        """Wait until rung or ``timeout`` seconds pass; True when rung."""
-        return bool(wait_any([self], timeout))
-
     def drain(self) -> None:
         while self.sock is not None:
             try:

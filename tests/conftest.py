@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -86,12 +87,20 @@ def local_executor(transactional_db, data_dir, settings):
     from jobs.executors import LocalExecutor
 
     settings.STUDIO_HEARTBEAT_SECONDS = 0.2
-    executor = LocalExecutor(max_nodes=4, interval=0.5)
+    with running_executor(LocalExecutor(max_nodes=4, interval=0.5)) as executor:
+        yield executor
+
+
+@contextmanager
+def running_executor(executor):
+    """``executor``'s loop in a background thread, stopped (and its nodes with it) on the way out."""
     thread = threading.Thread(target=executor.run, daemon=True)
     thread.start()
-    yield executor
-    executor.shutdown()
-    thread.join(timeout=10)
+    try:
+        yield executor
+    finally:
+        executor.shutdown()
+        thread.join(timeout=10)
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,9 +44,9 @@ def studio_url(live_server, local_executor, settings):
     return live_server.url
 
 
-@pytest.fixture
-def page(browser, studio_url, user, workspace):
-    """A signed-in page (desktop size)."""
+@contextmanager
+def signed_in_page(browser, studio_url, user):
+    """A page (desktop size) signed in as ``user``."""
     user.set_password(PASSWORD)
     user.save()
     context = browser.new_context(viewport={"width": 1360, "height": 900})
@@ -56,8 +57,17 @@ def page(browser, studio_url, user, workspace):
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{studio_url}/jobs/**")
-    yield page
-    context.close()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser, studio_url, user, workspace):
+    """A signed-in page (desktop size)."""
+    with signed_in_page(browser, studio_url, user) as page:
+        yield page
 
 
 def screenshot(page, name: str, *, full_page: bool = True) -> Path:

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from jobs.lifecycle import Status
-from tests.browser.conftest import PASSWORD, screenshot
+from tests.browser.conftest import screenshot, signed_in_page
 from tests.browser.test_jobs_browser import held_job, release_file
 from tests.jobs.helpers import wait_for_status
 from quotas.services import cluster_create
@@ -18,18 +18,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def reader_page(browser, studio_url, make_user, workspace):
     rita = make_user("rita", member_of=[workspace], role="reader")
-    rita.set_password(PASSWORD)
-    rita.save()
-    context = browser.new_context(viewport={"width": 1360, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{studio_url}/accounts/login/")
-    page.fill("#id_username", "rita")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{studio_url}/jobs/**")
-    yield page
-    context.close()
+    with signed_in_page(browser, studio_url, rita) as page:
+        yield page
 
 
 def test_a_reader_sees_but_cannot_cancel_or_manage_clusters(reader_page, studio_url, user, workspace):

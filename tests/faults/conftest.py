@@ -13,14 +13,13 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import _require
+from tests.conftest import _require, running_executor
 from tests.jobs.test_execution import _database_url_for_subprocess
 from tests.runtime.test_no_orphans import marked
 
@@ -167,12 +166,8 @@ def celery_studio(redis_server, settings, postgres, processes, monkeypatch):
     monkeypatch.setenv("CELERY_BROKER_URL", redis_server.url)  # Celery reads it before its own setting
     app.conf.broker_url = redis_server.url
     _new_connections(app)
-    loop = LocalExecutor(max_nodes=0, interval=0.5)
-    thread = threading.Thread(target=loop.run, daemon=True)
-    thread.start()
-    yield loop
-    loop.shutdown()
-    thread.join(timeout=10)
+    with running_executor(LocalExecutor(max_nodes=0, interval=0.5)) as loop:
+        yield loop
     processes.stop_all()
     app.conf.broker_url = previous
     _new_connections(app)
